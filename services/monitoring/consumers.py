@@ -18,7 +18,9 @@ from contracts.events.envelope import PARTITION_KEY_EXTENSION
 from contracts.events.policy import EnterpriseRegistered, PolicyCancelled, PolicyIssued, PolicyRenewed
 from contracts.events.registry import EVENT_TYPES
 from kernel.consumer import Handler
+from services.monitoring.ledgers.handlers import READ_MODELS as LEDGER_READ_MODELS
 from services.monitoring.models import ArchivedEvent, EnterpriseView, PolicyCoverView
+from services.monitoring.oversight.handlers import READ_MODELS as OVERSIGHT_READ_MODELS
 
 
 # Any constant: the key of the PostgreSQL advisory lock that orders archive inserts across replicas.
@@ -97,21 +99,28 @@ READ_MODEL_HANDLERS: dict[str, Handler] = {
 }
 
 
-def _archive_then(read_model: Handler | None) -> Handler:
-    if read_model is None:
+READ_MODEL_TABLES: tuple[Mapping[str, Handler], ...] = (READ_MODEL_HANDLERS, LEDGER_READ_MODELS, OVERSIGHT_READ_MODELS)
+
+
+def _archive_then(read_models: list[Handler]) -> Handler:
+    if not read_models:
         return archive_event
 
     async def handler(session: AsyncSession, envelope: dict[str, Any]) -> None:
         await archive_event(session, envelope)
-        await read_model(session, envelope)
+        for read_model in read_models:
+            await read_model(session, envelope)
 
-    handler.__name__ = f"archive_then_{read_model.__name__}"
+    handler.__name__ = "archive_then_" + "_".join(h.__name__ for h in read_models)
     return handler
 
 
 def build_handlers(event_types: Mapping[str, Any] = EVENT_TYPES) -> dict[str, Handler]:
-    """One handler per registered type: derived from the registry, so a new event type is archived without a change here."""
-    return {type_: _archive_then(READ_MODEL_HANDLERS.get(type_)) for type_ in event_types}
+    """One handler per registered type: derived from the registry, so a new event type is archived without a change here.
+
+    A type may feed several read models (the core views, the bureau ledgers, insurer oversight): each runs in turn.
+    """
+    return {type_: _archive_then([table[type_] for table in READ_MODEL_TABLES if type_ in table]) for type_ in event_types}
 
 
 HANDLERS: dict[str, Handler] = build_handlers()

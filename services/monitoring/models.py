@@ -125,3 +125,8 @@ class PolicyCoverView(Base):
     period_end: Mapped[date] = mapped_column(Date)
     # First day without cover after a cancellation 退保生效日; None while the policy stands.
     cancelled_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+# The ledgers and oversight parts declare their tables on this metadata (imported last: they import Base).
+from services.monitoring.ledgers import models as _ledger_models  # noqa: E402,F401
+from services.monitoring.oversight import models as _oversight_models  # noqa: E402,F401

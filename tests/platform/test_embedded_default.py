@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -21,22 +20,9 @@ import httpx
 import pytest
 
 from contracts.enums import Role
-from devstack.broker import free_port
+from devstack.broker import free_port, free_ports
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_block(size: int) -> int:
-    for _ in range(50):
-        base = random.randint(20_000, 40_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no block of free ports")
 
 
 def _listening(port: int) -> bool:
@@ -45,7 +31,7 @@ def _listening(port: int) -> bool:
 
 
 def test_one_command_runs_the_whole_platform_and_ctrl_c_stops_it(tmp_path):
-    base, broker_port = _free_block(5), free_port()
+    base, broker_port = free_ports(5), free_port()
     var = tmp_path / "var"
     launcher = subprocess.Popen(
         [sys.executable, "-m", "devstack", "--var-dir", str(var), "--gateway-port", str(base), "--broker-port", str(broker_port)],

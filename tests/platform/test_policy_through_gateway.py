@@ -11,9 +11,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from devstack.broker import free_port
+from devstack.broker import free_port, free_ports
 from devstack.platform import Layout, Platform, demo_clients
-from tests.platform.test_embedded_default import _free_block
 from tests.policy.policy_support import employee, quote_body, roster
 from tests.support.factories import enterprise_body, eventually
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    layout = Layout(tmp_path_factory.mktemp("platform") / "var", "127.0.0.1", _free_block(5), free_port())
+    layout = Layout(tmp_path_factory.mktemp("platform") / "var", "127.0.0.1", free_ports(5), free_port())
     running = Platform(layout, extra_env={"LOG_LEVEL": "WARNING"}).start()
     yield running
     running.stop()

@@ -1,0 +1,1 @@
+"""ledgers part of the monitoring hub (models, read-model handlers, routes)."""

@@ -1,0 +1,7 @@
+"""Read-model handlers of the ledgers part: run after the archive step, in the consumer's transaction."""
+
+from __future__ import annotations
+
+from kernel.consumer import Handler
+
+READ_MODELS: dict[str, Handler] = {}

@@ -1,0 +1,1 @@
+"""oversight part of the monitoring hub (models, read-model handlers, routes)."""

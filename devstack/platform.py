@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -46,6 +46,10 @@ class Layout:
     host: str
     gateway_port: int
     broker_port: int
+    # Where the clients reach the broker when something (a fault-injection proxy) stands in between.
+    client_broker_port: int | None = None
+    # Databases elsewhere than SQLite under var_dir (e.g. PostgreSQL for the fault run), by component.
+    database_urls: dict[str, str] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
         return self.gateway_port + 1 + SERVICES.index(service)
@@ -54,6 +58,8 @@ class Layout:
         return f"http://{self.host}:{self.port(service)}"
 
     def database_url(self, component: str) -> str:
+        if component in self.database_urls:
+            return self.database_urls[component]
         return f"sqlite+aiosqlite:///{(self.var_dir / f'{component}.db').resolve()}"
 
     def environment(self) -> dict[str, str]:
@@ -61,7 +67,7 @@ class Layout:
         env = dict(os.environ)
         env.update(
             {
-                "KAFKA_BOOTSTRAP_SERVERS": f"{self.host}:{self.broker_port}",
+                "KAFKA_BOOTSTRAP_SERVERS": f"{self.host}:{self.client_broker_port or self.broker_port}",
                 "KAFKA_ENABLE_IDEMPOTENCE": "false",  # Tansu refuses InitProducerId
                 "JWT_PUBLIC_KEY_FILE": str((keys / "jwt-public.pem").resolve()),
                 "GATEWAY_JWT_PRIVATE_KEY_FILE": str((keys / "jwt-private.pem").resolve()),
@@ -129,7 +135,9 @@ class Platform:
         self.logs = layout.var_dir / "logs"
         self.env = layout.environment() | (extra_env or {})
         self.processes: list[tuple[str, subprocess.Popen]] = []
-        self.broker = EmbeddedBroker(host=layout.host, port=layout.broker_port, log_path=self.logs / "broker.log")
+        self.broker = EmbeddedBroker(
+            host=layout.host, port=layout.broker_port, log_path=self.logs / "broker.log", advertised_port=layout.client_broker_port
+        )
         self.gateway_url = f"http://{layout.host}:{layout.gateway_port}"
 
     def start(self) -> "Platform":
@@ -148,15 +156,32 @@ class Platform:
         for component in ("gateway", *SERVICES):
             upgrade(component, self.layout.database_url(component))
         for service in SERVICES:
-            target = _uvicorn(f"services.{service}.app:create_app", self.layout.host, self.layout.port(service))
-            self.processes.append((service, _start(service, target, self.env, self.logs)))
-        gateway = _uvicorn("gateway.app:create_app", self.layout.host, self.layout.gateway_port)
-        self.processes.append(("gateway", _start("gateway", gateway, self.env, self.logs)))
+            self.processes.append((service, self._launch(service)))
+        self.processes.append(("gateway", self._launch("gateway")))
         started = dict(self.processes)
         for service in SERVICES:
             _wait_ready(self.layout.url(service), started[service], self.logs / f"{service}.log")
         _wait_ready(self.gateway_url, started["gateway"], self.logs / "gateway.log")
         return self
+
+    def _launch(self, name: str) -> subprocess.Popen:
+        if name == "gateway":
+            return _start(name, _uvicorn("gateway.app:create_app", self.layout.host, self.layout.gateway_port), self.env, self.logs)
+        return _start(name, _uvicorn(f"services.{name}.app:create_app", self.layout.host, self.layout.port(name)), self.env, self.logs)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (fault injection): no shutdown hook runs."""
+        proc = dict(self.processes)[name]
+        proc.kill()
+        proc.wait(timeout=10)
+
+    def restart(self, name: str, wait: bool = True) -> None:
+        """Start a process again after ``kill``, with the same command and environment."""
+        proc = self._launch(name)
+        self.processes = [(n, proc if n == name else p) for n, p in self.processes]
+        if wait:
+            url = self.gateway_url if name == "gateway" else self.layout.url(name)
+            _wait_ready(url, proc, self.logs / f"{name}.log")
 
     def exited(self) -> tuple[str, int] | None:
         for name, proc in self.processes:

@@ -112,4 +112,7 @@ def authorize(*roles: Role, scopes: tuple[str, ...] = ()):
             raise Forbidden("auth.scope_missing", f"缺少权限范围 {' '.join(missing)}", f"Missing scope {' '.join(missing)}", field="scope")
         return principal
 
+    # Read by the access-matrix generator (devstack/access_matrix.py) to document who may call what.
+    dependency.allowed_roles = allowed  # type: ignore[attr-defined]
+    dependency.required_scopes = tuple(scopes)  # type: ignore[attr-defined]
     return dependency

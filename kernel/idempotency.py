@@ -40,7 +40,7 @@ from kernel.errors import Conflict, DomainError
 
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
-CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_LEASE = timedelta(seconds=60)  # default; a service's settings.idempotency_claim_lease_seconds overrides it
 
 IdempotencyKey = Annotated[
     str | None,
@@ -127,6 +127,8 @@ async def idempotent(
     scope_hash = _sha256(json.dumps([client_id, method, path, key]))
     fingerprint = request_fingerprint(await request.body())
     now = datetime.now(UTC)
+    settings = getattr(request.app.state, "settings", None)
+    lease = timedelta(seconds=getattr(settings, "idempotency_claim_lease_seconds", CLAIM_LEASE.total_seconds()))
 
     # 1. Claim the key in a transaction of its own, so a concurrent retry sees it in progress.
     async with sessionmaker() as claim:
@@ -134,7 +136,7 @@ async def idempotent(
             await claim.execute(
                 table.insert().values(
                     scope_hash=scope_hash, client_id=client_id, method=method, path=path, idempotency_key=key,
-                    request_hash=fingerprint, state=IN_PROGRESS, created_at=now, lease_until=now + CLAIM_LEASE,
+                    request_hash=fingerprint, state=IN_PROGRESS, created_at=now, lease_until=now + lease,
                 )
             )
             await claim.commit()
@@ -152,7 +154,7 @@ async def idempotent(
             taken = await claim.execute(
                 update(table)
                 .where(table.c.scope_hash == scope_hash, table.c.state == IN_PROGRESS, table.c.lease_until == row.lease_until)
-                .values(lease_until=now + CLAIM_LEASE)
+                .values(lease_until=now + lease)
             )
             await claim.commit()
             if taken.rowcount != 1:

@@ -54,3 +54,6 @@ class ServiceSettings(PlatformSettings):
     consumer_session_timeout_ms: int = 6_000
     # Longest a fetch waits for data; low keeps event latency low at the cost of more fetch requests.
     consumer_fetch_max_wait_ms: int = 100
+    # How long a claimed Idempotency-Key stays "in progress" before a retry may take it over (a
+    # process killed mid-request leaves its claim behind). Longer than any request may run.
+    idempotency_claim_lease_seconds: float = 60.0

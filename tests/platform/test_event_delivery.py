@@ -23,7 +23,7 @@ from services.monitoring.models import messaging as monitoring_messaging
 from services.policy.models import messaging as policy_messaging
 from tests.conftest import running_service
 from tests.support.factories import credit_code, enterprise_body, eventually
-from tests.support.tcp_proxy import TcpProxy
+from devstack.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.e2e
 

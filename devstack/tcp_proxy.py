@@ -1,4 +1,9 @@
-"""A TCP proxy the tests put between clients and the broker, to cut, pause or slow the path."""
+"""A TCP proxy put between the services and the broker, to cut, pause or slow the path.
+
+Used by the event-delivery tests and by the fault-injection run (``make faults``, bench/faults.py):
+``cut`` refuses new connections and drops the open ones, ``pause`` keeps connections open but
+forwards nothing until ``resume``, ``delay_seconds`` slows every chunk.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ class TcpProxy:
         self._connections: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
         self.delay_seconds = 0.0
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> "TcpProxy":
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.listen_port, reuse_address=True)
@@ -30,11 +37,19 @@ class TcpProxy:
                 writer.transport.abort()
         self._connections.clear()
 
+    def pause(self) -> None:
+        """Hold every byte in both directions; connections stay open (a stalled network)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
     async def restore(self) -> None:
         if self._server is None:
             await self.start()
 
     async def close(self) -> None:
+        self.resume()
         await self.cut()
         for task in list(self._tasks):
             task.cancel()
@@ -54,6 +69,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 if self.delay_seconds:
                     await asyncio.sleep(self.delay_seconds)
                 writer.write(data)

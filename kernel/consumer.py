@@ -1,7 +1,8 @@
 """Consumer runner with an inbox: each event applied once, in the same transaction as its effect.
 
 For every message: parse the CloudEvent, insert its id into ``inbox`` and run the handler in
-one transaction; commit the Kafka offset only after the database commit. A redelivered event
+one transaction (a run of messages from one partition shares a transaction, each in a savepoint
+of its own); commit the Kafka offset only after the database commit. A redelivered event
 finds its id in the inbox and is skipped. A handler that keeps failing is retried
 ``max_attempts`` times, then the event is parked on the dead-letter twin of its topic with the
 error, recorded as dead-lettered, and the runner goes on with the next event. Database outages
@@ -132,11 +133,21 @@ class ConsumerRunner:
     async def _consume_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         done = None
         try:
-            for record in records:
-                if self._stopping.is_set():
-                    break
-                await self.process(record)
-                done = record.offset
+            i = 0
+            while i < len(records) and not self._stopping.is_set():
+                # Most events go in one transaction per run of good ones; the first that cannot be
+                # applied that way takes the one-at-a-time path (retries, dead-lettering, waiting
+                # for the database), and the batch goes on after it. Order within the partition holds.
+                try:
+                    applied = await self._apply_run(records[i:])
+                except INFRASTRUCTURE_ERRORS:
+                    applied = 0
+                if applied:
+                    i += applied
+                else:
+                    await self.process(records[i])
+                    i += 1
+                done = records[i - 1].offset
         except Exception:
             # Not applied and not parked: read it again from here on the next poll.
             consumer.seek(tp, records[0].offset if done is None else done + 1)
@@ -149,6 +160,54 @@ class ConsumerRunner:
                     # The partition moved to another member; it resumes from the last commit and
                     # the inbox turns the overlap into no-ops.
                     logger.info("offset commit for %s lost to a rebalance", tp)
+
+    async def _apply_run(self, records: list[ConsumerRecord]) -> int:
+        """Apply the longest run of records that go through cleanly, in one transaction.
+
+        Each event runs in a savepoint with its inbox row, so a failing handler leaves no trace and
+        ends the run before it; the events before it commit together. Returns how many records the
+        run covered (applied, duplicates and types this service ignores); 0 when the first record
+        needs the one-at-a-time path.
+        """
+        envelopes: list[dict[str, Any]] = []
+        for record in records:
+            try:
+                envelopes.append(parse_cloudevent(record.value))
+            except ValueError:
+                break  # malformed: the one-at-a-time path parks it
+        if not envelopes:
+            return 0
+        covered = 0
+        applied: list[str] = []
+        duplicates = 0
+        async with self.sessionmaker() as session, session.begin():
+            ids = [e["id"] for e in envelopes]
+            seen = set((await session.execute(select(self.inbox.c.event_id).where(self.inbox.c.event_id.in_(ids)))).scalars())
+            for record, envelope in zip(records, envelopes):
+                handler = self.handlers.get(envelope["type"])
+                if handler is None:
+                    covered += 1
+                    continue
+                if envelope["id"] in seen:
+                    duplicates += 1
+                    covered += 1
+                    continue
+                try:
+                    async with session.begin_nested():
+                        await session.execute(self.inbox.insert().values(**self._inbox_row(record, envelope, Outcome.APPLIED)))
+                        await handler(session, envelope)
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception:
+                    break
+                seen.add(envelope["id"])
+                applied.append(envelope["type"])
+                covered += 1
+        if duplicates:
+            metrics.EVENTS_DUPLICATE.labels(self.service).inc(duplicates)
+        for type_ in applied:
+            metrics.EVENTS_APPLIED.labels(self.service, type_).inc()
+        return covered
 
     # -- one event ---------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Consumer runner with an inbox: each event applied once, in the same transaction as its effect.
 
 For every message: parse the CloudEvent, insert its id into ``inbox`` and run the handler in
-one transaction (a run of messages from one partition shares a transaction, each in a savepoint
-of its own); commit the Kafka offset only after the database commit. A redelivered event
+one transaction (a run of messages from one partition shares a transaction); commit the Kafka
+offset only after the database commit. A redelivered event
 finds its id in the inbox and is skipped. A handler that keeps failing is retried
 ``max_attempts`` times, then the event is parked on the dead-letter twin of its topic with the
 error, recorded as dead-lettered, and the runner goes on with the next event. Database outages
@@ -36,6 +36,10 @@ logger = logging.getLogger("kernel.consumer")
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 INFRASTRUCTURE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, OSError)
+
+
+class _RunFailed(Exception):
+    """A handler failed inside a run: roll the run back and apply what came before it alone."""
 
 
 @dataclass(frozen=True)
@@ -164,10 +168,12 @@ class ConsumerRunner:
     async def _apply_run(self, records: list[ConsumerRecord]) -> int:
         """Apply the longest run of records that go through cleanly, in one transaction.
 
-        Each event runs in a savepoint with its inbox row, so a failing handler leaves no trace and
-        ends the run before it; the events before it commit together. Returns how many records the
-        run covered (applied, duplicates and types this service ignores); 0 when the first record
-        needs the one-at-a-time path.
+        Optimistic: the whole run goes in one transaction, with the inbox rows inserted together at
+        its end. If a handler fails at record k, the transaction is rolled back and the first k
+        records are applied again on their own (handlers are deterministic), so the failing record
+        is next and takes the one-at-a-time path. Returns how many records the run covered
+        (applied, duplicates and types this service ignores); 0 when the first record needs the
+        one-at-a-time path.
         """
         envelopes: list[dict[str, Any]] = []
         for record in records:
@@ -177,37 +183,51 @@ class ConsumerRunner:
                 break  # malformed: the one-at-a-time path parks it
         if not envelopes:
             return 0
-        covered = 0
+        failed_at: int | None = None
         applied: list[str] = []
         duplicates = 0
-        async with self.sessionmaker() as session, session.begin():
-            ids = [e["id"] for e in envelopes]
-            seen = set((await session.execute(select(self.inbox.c.event_id).where(self.inbox.c.event_id.in_(ids)))).scalars())
-            for record, envelope in zip(records, envelopes):
-                handler = self.handlers.get(envelope["type"])
-                if handler is None:
-                    covered += 1
-                    continue
-                if envelope["id"] in seen:
-                    duplicates += 1
-                    covered += 1
-                    continue
-                try:
-                    async with session.begin_nested():
-                        await session.execute(self.inbox.insert().values(**self._inbox_row(record, envelope, Outcome.APPLIED)))
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                ids = [e["id"] for e in envelopes]
+                seen = set((await session.execute(select(self.inbox.c.event_id).where(self.inbox.c.event_id.in_(ids)))).scalars())
+                inbox_rows = []
+                for k, (record, envelope) in enumerate(zip(records, envelopes)):
+                    handler = self.handlers.get(envelope["type"])
+                    if handler is None:
+                        continue
+                    if envelope["id"] in seen:
+                        duplicates += 1
+                        continue
+                    try:
                         await handler(session, envelope)
-                except INFRASTRUCTURE_ERRORS:
-                    raise
-                except Exception:
-                    break
-                seen.add(envelope["id"])
-                applied.append(envelope["type"])
-                covered += 1
+                    except INFRASTRUCTURE_ERRORS:
+                        raise
+                    except Exception:
+                        failed_at = k
+                        break
+                    seen.add(envelope["id"])
+                    inbox_rows.append(self._inbox_row(record, envelope, Outcome.APPLIED))
+                    applied.append(envelope["type"])
+                if failed_at is not None:
+                    raise _RunFailed  # roll the whole run back
+                if inbox_rows:
+                    await session.execute(self.inbox.insert(), inbox_rows)
+        except _RunFailed:
+            pass
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            # Failed at the run's final flush or commit, with no handler to blame: let the
+            # one-at-a-time path take the first record (it finds the culprit and parks it).
+            logger.info("run of %d events failed at commit (%r); applying one at a time", len(envelopes), exc)
+            return 0
+        if failed_at is not None:
+            return await self._apply_run(records[:failed_at]) if failed_at else 0
         if duplicates:
             metrics.EVENTS_DUPLICATE.labels(self.service).inc(duplicates)
         for type_ in applied:
             metrics.EVENTS_APPLIED.labels(self.service, type_).inc()
-        return covered
+        return len(envelopes)
 
     # -- one event ---------------------------------------------------------------------------
 

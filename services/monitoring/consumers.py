@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events.envelope import PARTITION_KEY_EXTENSION
@@ -27,26 +27,39 @@ from services.monitoring.oversight.handlers import READ_MODELS as OVERSIGHT_READ
 ARCHIVE_LOCK_KEY = 6_0001
 
 
+def _insert_archived(sync_session) -> None:
+    rows = sync_session.info.pop("archive_rows", [])
+    if rows:
+        sync_session.execute(ArchivedEvent.__table__.insert(), rows)
+
+
 async def archive_event(session: AsyncSession, envelope: dict[str, Any]) -> None:
-    """Keep the CloudEvent as received (全量存档); the inbox already made sure it is new."""
-    if session.bind.dialect.name == "postgresql":
+    """Keep the CloudEvent as received (全量存档); the inbox already made sure it is new.
+
+    Rows wait in the session until it commits, then go in as one multi-row insert in the order
+    they were consumed: the archive's sequence is that order, at a fraction of a statement each.
+    """
+    if session.bind.dialect.name == "postgresql" and not session.info.get("archive_locked"):
         # Replicas consume partitions side by side; holding this lock until commit makes sequence
         # order equal commit order, so a feed reader never passes a number still to be committed.
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_LOCK_KEY})
-    session.add(
-        ArchivedEvent(
-            event_id=envelope["id"],
-            type=envelope["type"],
-            source=envelope["source"],
-            subject=envelope.get("subject"),
-            partition_key=envelope.get(PARTITION_KEY_EXTENSION),
-            time=datetime.fromisoformat(envelope["time"]),
-            envelope=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")),
-            archived_at=datetime.now(UTC),
-        )
+        session.info["archive_locked"] = True
+    rows = session.info.get("archive_rows")
+    if rows is None:
+        rows = session.info["archive_rows"] = []
+        event.listen(session.sync_session, "before_commit", _insert_archived, once=True)
+    rows.append(
+        {
+            "event_id": envelope["id"],
+            "type": envelope["type"],
+            "source": envelope["source"],
+            "subject": envelope.get("subject"),
+            "partition_key": envelope.get(PARTITION_KEY_EXTENSION),
+            "time": datetime.fromisoformat(envelope["time"]),
+            "envelope": json.dumps(envelope, ensure_ascii=False, separators=(",", ":")),
+            "archived_at": datetime.now(UTC),
+        }
     )
-    # Flush now so the sequence is taken in consumption order, before any read-model step.
-    await session.flush()
 
 
 async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, Any]) -> None:

@@ -287,3 +287,46 @@ async def _applied_between(url: str, low: int, high: int) -> int | None:
 
 async def _applied_at_least(url: str, n: int) -> bool:
     return await count_rows(url, monitoring_messaging.inbox) >= n
+
+
+async def test_a_poison_event_inside_a_batch_is_parked_and_the_events_around_it_apply_once_in_order(sqlite_databases, broker, token_mint):
+    # Everything on one partition key, produced before the hub starts: one batch, one partition.
+    monitoring_db = await sqlite_databases.create("monitoring")
+    admin = token_mint.headers(Role.EMERGENCY_ADMIN, "BJ-EMA")
+    first, second = credit_code(401), credit_code(402)
+
+    def registered(code: str, name: str, **data) -> dict:
+        payload = EnterpriseRegistered(credit_code=code, name=name, industry="MINE", district="房山区", headcount=30,
+                                       jurisdiction="beijing", must_insure=True)
+        event = build_cloudevent(payload, subject=f"enterprises/{code}", partition_key="same-key")
+        event["data"] |= data
+        return event
+
+    events = [
+        registered(first, "第一版名称"),
+        registered(second, "第二家单位"),
+        registered(credit_code(403), "坏事件", industry="NOT_AN_INDUSTRY"),
+        registered(first, "第二版名称", revision=2),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait("policy.events", serialize(event), key=b"same-key")
+    finally:
+        await producer.stop()
+
+    async with running_service(
+        "monitoring", monitoring_db, broker.bootstrap_servers, token_mint, consumer_retry_backoff_seconds=0.01
+    ) as monitoring, httpx.AsyncClient(timeout=10) as client:
+        async def all_four_handled():
+            return await count_rows(monitoring_db, monitoring_messaging.inbox) == 4
+
+        await eventually(all_four_handled, timeout=30)
+        seen = await city_enterprises(client, monitoring.url, admin)
+    assert set(seen) == {first, second}
+    assert seen[first]["name"] == "第二版名称" and seen[first]["updates_applied"] == 2
+    assert seen[second]["updates_applied"] == 1
+    dead = monitoring_messaging.inbox.c.outcome == "dead_lettered"
+    assert await count_rows(monitoring_db, monitoring_messaging.inbox, dead) == 1
+    assert await count_rows(monitoring_db, monitoring_messaging.inbox, ~dead) == 3

@@ -211,6 +211,9 @@ class ConsumerRunner:
                 if failed_at is not None:
                     raise _RunFailed  # roll the whole run back
                 if inbox_rows:
+                    applied_at = datetime.now(UTC)  # the run's effects land together, at its commit
+                    for row in inbox_rows:
+                        row["received_at"] = applied_at
                     await session.execute(self.inbox.insert(), inbox_rows)
         except _RunFailed:
             pass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgi_correlation_id import correlation_id
+from sqlalchemy import exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -199,7 +200,20 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return Problem(exc.status_code, detail, [violation], headers=headers).response(request)
 
 
+# The database is away (restarting, failing over, out of connections): the request did nothing
+# and may be retried, which a 503 with Retry-After says better than a 500.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, ConnectionError)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    violation = Violation(None, "database_unavailable", "数据库暂时不可用，请稍后重试", "The database is unavailable for the moment; retry later")
+    return Problem(503, "Service Unavailable", [violation], headers={"Retry-After": "2"}).response(request)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return await _database_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     violation = Violation(None, "internal", "服务内部错误，请稍后重试并提供请求编号", "Internal error; retry later and quote the request id")
     return Problem(500, "Internal Server Error", [violation]).response(request)
@@ -209,6 +223,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -5,8 +5,6 @@ Every POST that creates something takes an ``Idempotency-Key`` header (kernel.id
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated
@@ -16,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from contracts.events.prevention import HazardStatus
 from contracts.profiles.schema import JurisdictionProfile
+from kernel import spreadsheets
 from kernel.database import SessionDep
 from kernel.errors import PROBLEM_RESPONSES
 from kernel.idempotency import IdempotencyKey, idempotent
@@ -170,39 +169,34 @@ async def list_hazards(
 
 
 ENFORCEMENT_NOTE = "说明：标记为“整改中，不作为执法依据”的隐患尚在整改期内 / Hazards marked “not an enforcement basis” are still being rectified."
-CSV_HEADER = ["隐患编号 hazard_id", "单位 credit_code", "保险机构 insurer", "级别 level", "描述 description", "发现日期 found_on",
-              "整改期限 deadline", "状态 status", "视同企业自查 counts_as_self_inspection", "执法依据 enforcement_basis"]
+EXPORT_COLUMNS = {
+    "hazard_id": "隐患编号 hazard_id", "credit_code": "单位 credit_code", "insurer": "保险机构 insurer", "level": "级别 level",
+    "description": "描述 description", "found_on": "发现日期 found_on", "deadline": "整改期限 deadline", "status": "状态 status",
+    "self_inspection": "视同企业自查 counts_as_self_inspection", "mark": "执法依据 enforcement_basis",
+}
 
 
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a leading = + - @ tab or CR gets an apostrophe."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def _mark(hazard: HazardOut) -> str:
+    if hazard.enforcement_basis:
+        return "可作为执法依据 basis"
+    if hazard.status in rules.UNDER_RECTIFICATION:
+        return "整改中，不作为执法依据 not an enforcement basis"
+    return "不作为执法依据 not an enforcement basis"
+
+
+def _export_row(hazard: HazardOut) -> dict:
+    return hazard.model_dump(mode="json") | {"self_inspection": hazard.counts_as_self_inspection, "mark": _mark(hazard)}
 
 
 @hazards.get("/hazards.csv", summary="Hazard ledger as CSV 隐患台账导出", response_class=StreamingResponse,
              responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM; every row carries the enforcement mark"}})
 async def export_hazards(principal: PreventionReader, request: Request):
-    async def rows() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow([ENFORCEMENT_NOTE])
-        writer.writerow(CSV_HEADER)
-        async for hazard in service.stream_hazards(request.app.state.sessionmaker, principal):
-            writer.writerow([
-                hazard.hazard_id, hazard.credit_code, _cell(hazard.insurer), hazard.level.value, _cell(hazard.description),
-                hazard.found_on.isoformat(), hazard.deadline.isoformat(), hazard.status.value,
-                "是 yes" if hazard.counts_as_self_inspection else "否 no",
-                "可作为执法依据 basis" if hazard.enforcement_basis else "整改中，不作为执法依据 not an enforcement basis"
-                if hazard.status in rules.UNDER_RECTIFICATION else "不作为执法依据 not an enforcement basis",
-            ])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+    async def batches() -> AsyncIterator[list[dict]]:
+        async for views in service.hazard_batches(request.app.state.sessionmaker, principal):
+            yield [_export_row(h) for h in views]
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="hazards.csv"'})
+    body = spreadsheets.csv_stream([ENFORCEMENT_NOTE], list(EXPORT_COLUMNS.values()), list(EXPORT_COLUMNS), batches())
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="hazards.csv"'})
 
 
 @hazards.get("/hazards/{hazard_id}", response_model=HazardOut, summary="One hazard 隐患详情")

@@ -490,8 +490,8 @@ async def list_hazards(
     return HazardPage(items=[hazard_view(h) for h in page], next_cursor=page[-1].hazard_id if len(rows) > limit else None)
 
 
-async def stream_hazards(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, batch: int = 1000):
-    """Every visible hazard, in id order, read in keyset batches, each in a short transaction of its own.
+async def hazard_batches(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, batch: int = 1000):
+    """Every visible hazard in id order, a batch at a time, each read in a short transaction of its own.
 
     Memory stays constant for any size, and no transaction (on SQLite: no lock) is held while the
     client reads the export at its own pace.
@@ -501,8 +501,8 @@ async def stream_hazards(sessionmaker: async_sessionmaker[AsyncSession], princip
         async with sessionmaker() as session:
             query = _hazards_visible_to(principal).where(Hazard.hazard_id > after).order_by(Hazard.hazard_id).limit(batch)
             views = [hazard_view(h) for h in (await session.execute(query)).scalars()]
-        for view in views:
-            yield view
+        if views:
+            yield views
         if len(views) < batch:
             return
         after = views[-1].hazard_id

@@ -15,7 +15,7 @@ from contracts.events.envelope import build_cloudevent
 from contracts.events.prevention import HazardFound, HazardLevel, HazardStatus, HazardStatusChanged, ServiceItem, ServiceRecorded
 from kernel.database import create_engine, create_sessionmaker
 from services.monitoring import consumers
-from services.monitoring.ledgers import exports
+from kernel import spreadsheets as exports
 from services.monitoring.ledgers.handlers import READ_MODELS
 from tests.conftest import running_service
 from tests.monitoring.test_coverage import cancelled, issued, registered

@@ -15,7 +15,7 @@ from contracts.events.prevention import HazardStatus
 from kernel.auth import Principal, authorize
 from kernel.database import SessionDep
 from services.monitoring import service as hub
-from services.monitoring.ledgers import exports
+from kernel import spreadsheets as exports
 from services.monitoring.ledgers import service as ledgers
 
 LedgerReader = Annotated[

@@ -1,4 +1,11 @@
-"""Streaming CSV and XLSX writers for the ledgers: rows are written as the batches come."""
+"""Streaming CSV and XLSX exports: rows are written as the batches come, in constant memory.
+
+Used by every ledger export (the monitoring hub's bureau ledgers, the prevention service's
+hazard ledger). CSV goes out as it is written (UTF-8 with a BOM, so Excel reads Chinese). XLSX is
+written by xlsxwriter in ``constant_memory`` mode (each row flushed to a temporary file as it is
+added) and then sent in chunks. Every text cell that a spreadsheet would take for a formula
+(``= + - @``, tab, CR) gets a leading apostrophe (CSV/formula injection).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,9 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
-from openpyxl import Workbook
+import xlsxwriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024
@@ -47,26 +54,31 @@ async def csv_stream(preamble: list[str], headers: list[str], keys: list[str], b
         yield flush()
 
 
-def _append(sheet, keys: list[str], rows: list[dict]) -> None:
-    for row in rows:
-        sheet.append([cell(row[k]) for k in keys])
+class _Sheet:
+    """One worksheet written row by row; strings go in as strings, never as formulas or numbers."""
+
+    def __init__(self, path: str, title: str) -> None:
+        self.book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
+        self.sheet = self.book.add_worksheet(title[:31])
+        self.row = 0
+
+    def append(self, rows: Iterable[list]) -> None:
+        for values in rows:
+            self.sheet.write_row(self.row, 0, values)
+            self.row += 1
 
 
 async def xlsx_stream(
     title: str, preamble: list[str], headers: list[str], keys: list[str], batches: AsyncIterator[list[dict]]
 ) -> AsyncIterator[bytes]:
-    """openpyxl write-only workbook (rows go to a temporary file as appended), then the file in chunks."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    for line in preamble:
-        sheet.append([cell(line)])
-    sheet.append(headers)
-    async for rows in batches:
-        await asyncio.to_thread(_append, sheet, keys, rows)  # off the event loop
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
-        await asyncio.to_thread(workbook.save, path)
+        sheet = _Sheet(path, title)
+        sheet.append([[cell(line)] for line in preamble] + [headers])
+        async for rows in batches:
+            await asyncio.to_thread(sheet.append, [[cell(row[k]) for k in keys] for row in rows])  # off the event loop
+        await asyncio.to_thread(sheet.book.close)
         with open(path, "rb") as f:
             while chunk := await asyncio.to_thread(f.read, CHUNK):
                 yield chunk

@@ -26,7 +26,7 @@ MARK_NOTE = (
     "说明：标注“不作为执法依据”的隐患处于整改期内，该隐患记录不作为行政执法依据。"
     " Note: a hazard marked 不作为执法依据 is within its rectification period and is not a basis for enforcement."
 )
-BATCH = 1000
+BATCH = 2000  # rows per export batch: one query each, memory stays at one batch
 # Sees every industry: used after the caller's own industries were worked out.
 _ALL = Principal(
     client_id="ledgers", role=Role.EMERGENCY_ADMIN, tenant="ledgers", scopes=frozenset(), industries=frozenset(), token_id="ledgers"
@@ -71,11 +71,17 @@ def decode_cursor(ledger: str, cursor: str | None) -> str | None:
     raise DomainError("ledger.cursor_invalid", "游标无效", "The cursor is not one this ledger returned", field="cursor", status=400)
 
 
-async def _keyset(session: AsyncSession, query: Select, column, after: str | None, limit: int) -> list:
-    """One keyset batch: rows whose unique sort key is after ``after``, at most ``limit``."""
+async def _keyset(session: AsyncSession, query: Select, column, after: str | None, limit: int, *, core: bool = False) -> list:
+    """One keyset batch: rows whose unique sort key is after ``after``, at most ``limit``.
+
+    ``core``: for a select of plain columns, execute on the session's connection and skip the
+    ORM's loading machinery (the hazard ledger exports millions of rows).
+    """
     if after is not None:
         query = query.where(column > after)
-    return list((await session.execute(query.order_by(column).limit(limit))).all())
+    query = query.order_by(column).limit(limit)
+    executor = await session.connection() if core else session
+    return list((await executor.execute(query)).all())
 
 
 # -- the ledgers ----------------------------------------------------------------------------------
@@ -133,21 +139,26 @@ async def _uninsured(session: AsyncSession, f: Filters, after: str | None, limit
     return [(k, rows[k]) for k in keys]
 
 
-def _hazard_row(h: LedgerHazard, name: str | None, industry: str | None, district: str | None) -> dict:
-    not_basis = (not h.enforcement_basis) or h.status == HazardStatus.RECTIFYING
+_RECTIFYING = HazardStatus.RECTIFYING.value
+
+
+def _hazard_row(row) -> dict:
+    """One ledger row from a result row, unpacked by position (exports read millions of them)."""
+    hazard_id, credit_code, insurer, level, description, found_on, deadline, status, self_inspection, basis, name, industry, district = row
+    not_basis = (not basis) or status == _RECTIFYING
     return {
-        "hazard_id": h.hazard_id,
-        "credit_code": h.credit_code,
+        "hazard_id": hazard_id,
+        "credit_code": credit_code,
         "enterprise_name": name,
         "industry": industry,
         "district": district,
-        "insurer": h.insurer,
-        "level": h.level,
-        "description": h.description,
-        "found_on": h.found_on.isoformat() if h.found_on else None,
-        "deadline": h.deadline.isoformat() if h.deadline else None,
-        "status": h.status,
-        "counts_as_self_inspection": h.counts_as_self_inspection,
+        "insurer": insurer,
+        "level": level,
+        "description": description,
+        "found_on": found_on.isoformat() if found_on else None,
+        "deadline": deadline.isoformat() if deadline else None,
+        "status": status,
+        "counts_as_self_inspection": self_inspection,
         "enforcement_basis": not not_basis,
         "mark": NOT_ENFORCEMENT_BASIS if not_basis else "",
     }
@@ -155,7 +166,10 @@ def _hazard_row(h: LedgerHazard, name: str | None, industry: str | None, distric
 
 async def _hazards(session: AsyncSession, f: Filters, after: str | None, limit: int) -> list[tuple[str, dict]]:
     h, e = LedgerHazard, EnterpriseView
-    query = select(h, e.name, e.industry, e.district).outerjoin(e, e.credit_code == h.credit_code)
+    query = select(
+        h.hazard_id, h.credit_code, h.insurer, h.level, h.description, h.found_on, h.deadline, h.status, h.counts_as_self_inspection,
+        h.enforcement_basis, e.name, e.industry, e.district,
+    ).outerjoin(e, e.credit_code == h.credit_code)
     query = _scope(query, e.industry, e.district, f)
     if f.status:
         query = query.where(h.status == f.status)
@@ -163,7 +177,7 @@ async def _hazards(session: AsyncSession, f: Filters, after: str | None, limit: 
         query = query.where(h.found_on >= f.date_from)
     if f.date_to:
         query = query.where(h.found_on <= f.date_to)
-    return [(row[0].hazard_id, _hazard_row(*row)) for row in await _keyset(session, query, h.hazard_id, after, limit)]
+    return [(row[0], _hazard_row(row)) for row in await _keyset(session, query, h.hazard_id, after, limit, core=True)]
 
 
 async def _service_records(session: AsyncSession, f: Filters, after: str | None, limit: int) -> list[tuple[str, dict]]:

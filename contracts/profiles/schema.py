@@ -592,6 +592,29 @@ class SupervisionRules(_Rules):
 # --- the profile ---------------------------------------------------------------------------
 
 
+class EvaluationRules(_Rules):
+    """Annual evaluation of insurers 年度综合评价: indicator weights (summing to 100), point mappings, ties.
+
+    No official text fixes these; they are profile defaults. Points per indicator run 0..100:
+    commission compliance = share of policies within the cap × 100; prevention spend =
+    min(spent / collected ÷ target, 1) × 100, 0 above the cap; fast-track on time = 100 −
+    ``fast_track_points_per_miss`` per missed deadline. Ranking: total descending, ties by insurer name.
+    """
+
+    weight_commission_compliance: int = 40
+    weight_prevention_spend: int = 40
+    weight_fast_track_on_time: int = 20
+    fast_track_points_per_miss: int = 20
+    ties: str = "insurer_name_ascending"
+
+    @model_validator(mode="after")
+    def _weights_sum_to_100(self) -> EvaluationRules:
+        total = self.weight_commission_compliance + self.weight_prevention_spend + self.weight_fast_track_on_time
+        if total != 100:
+            raise ValueError(f"evaluation weights sum to {total}, not 100")
+        return self
+
+
 class JurisdictionProfile(_Rules):
     """One jurisdiction's resolved rule set 地区规则配置 over ``[effective_from, effective_to)``.
 
@@ -622,6 +645,7 @@ class JurisdictionProfile(_Rules):
     prevention_fund: PreventionFundRules
     service_institutions: ServiceInstitutionRules
     supervision: SupervisionRules
+    evaluation: EvaluationRules = EvaluationRules()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> JurisdictionProfile:

@@ -1,7 +1,181 @@
-"""Routes of the oversight part."""
+"""Routes of the oversight part (regulators only: emergency_admin, finance_regulator)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, date, datetime
+from typing import Annotated
 
-routers: list[APIRouter] = []
+import html
+import json
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from contracts.enums import Role
+from kernel.auth import Principal, authorize
+from kernel.database import SessionDep
+from kernel.errors import NotFound
+from services.monitoring.oversight import dashboard, evaluation, rules
+from contracts.events.monitoring import AlertKind, EvaluationPublished
+from services.monitoring import service as hub
+from services.monitoring.oversight.handlers import fund_totals, outbox, raise_alert
+from services.monitoring.oversight.models import OversightAlert, OversightEvaluation, OversightFundEntry, OversightPolicy
+
+Regulator = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, Role.FINANCE_REGULATOR, scopes=("monitoring:read",)))]
+
+router = APIRouter(prefix="/oversight", tags=["insurer oversight"])
+
+
+async def _kpis(session, year: int, quarter: int | None, insurer: str | None = None) -> list[dict]:
+    q = select(
+        OversightPolicy.insurer, func.count(), func.sum(OversightPolicy.premium), func.sum(OversightPolicy.commission)
+    ).where(OversightPolicy.year == year).group_by(OversightPolicy.insurer).order_by(OversightPolicy.insurer)
+    if quarter:
+        q = q.where(OversightPolicy.quarter == quarter)
+    if insurer:
+        q = q.where(OversightPolicy.insurer == insurer)
+    out = []
+    for name, policies, premium, commission in (await session.execute(q)).all():
+        r = rules.ratio(commission, premium)
+        out.append({
+            "insurer": name, "year": year, "quarter": quarter, "policies": policies,
+            "written_premium": str(premium), "commission": str(commission),
+            "commission_ratio": None if r is None else str(r), "commission_cap": str(rules.COMMISSION_CAP),
+            "commission_within_cap": not premium or commission <= premium * rules.COMMISSION_CAP,
+        })
+    return out
+
+
+@router.get("/insurers")
+async def insurers(session: SessionDep, _: Regulator, year: int, quarter: Annotated[int | None, Query(ge=1, le=4)] = None) -> list[dict]:
+    return await _kpis(session, year, quarter)
+
+
+@router.get("/insurers/{insurer}")
+async def insurer(session: SessionDep, _: Regulator, insurer: str, year: int) -> dict:
+    quarters = [await _kpis(session, year, q, insurer) for q in (1, 2, 3, 4)]
+    total = await _kpis(session, year, None, insurer)
+    collected, accrued, spent = await fund_totals(session, insurer, year)
+    share = rules.ratio(spent, collected)
+    fund = {
+        "collected_premium": str(collected), "prevention_accrued": str(accrued), "prevention_spent": str(spent),
+        "spend_ratio": None if share is None else str(share), "spend_target": str(rules.SPEND_TARGET), "spend_cap": str(rules.SPEND_CAP),
+        "spend_within_cap": not collected or spent <= collected * rules.SPEND_CAP,
+    }
+    return {"insurer": insurer, "year": year, "prevention_fund": fund, "total": total[0] if total else None, "quarters": [q[0] if q else None for q in quarters]}
+
+
+@router.get("/alerts")
+async def alerts(session: SessionDep, _: Regulator, status: str | None = None) -> list[dict]:
+    q = select(OversightAlert).order_by(OversightAlert.raised_at, OversightAlert.alert_id)
+    if status:
+        q = q.where(OversightAlert.status == status)
+    return [
+        {"alert_id": a.alert_id, "kind": a.kind, "subject": a.subject, "insurer": a.insurer, "credit_code": a.credit_code,
+         "observed": None if a.observed is None else str(a.observed), "limit": None if a.limit is None else str(a.limit),
+         "message_zh": a.message_zh, "status": a.status, "raised_at": a.raised_at.isoformat()}
+        for a in (await session.scalars(q)).all()
+    ]
+
+
+Evaluator = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, scopes=("monitoring:write",)))]
+
+
+@router.post("/alerts/evaluate")
+async def evaluate_alerts(session: SessionDep, principal: Evaluator, on: date) -> dict:
+    """Date-driven rules, run on demand (a scheduler may call this daily).
+
+    * spend pace: an insurer's fund year ``on.year`` whose spend is below target × collected premium ×
+      elapsed share of the year (day of year / days in year) on ``on``; once per insurer and year.
+    * mandatory uninsured: every 应保未保 unit on ``on`` from the hub's coverage; once per unit and year.
+    """
+    now = datetime.now(UTC)
+    raised: list[str] = []
+    elapsed = rules.ratio_of_year(on)
+    insurers = (await session.scalars(select(OversightFundEntry.insurer).where(OversightFundEntry.year == on.year).distinct())).all()
+    for insurer in sorted(insurers):
+        collected, _accrued, spent = await fund_totals(session, insurer, on.year)
+        pace = collected * rules.SPEND_TARGET * elapsed
+        if collected > 0 and spent < pace:
+            if await raise_alert(
+                session, AlertKind.PREVENTION_SPEND_BELOW_PACE, f"insurers/{insurer}/{on.year}", insurer=insurer, credit_code=None,
+                observed=rules.ratio(spent, collected), limit=(rules.SPEND_TARGET * elapsed).quantize(rules.Q4),
+                message_zh=f"{insurer} {on.year}年度预防费用支出{spent}元，落后于截至{on.isoformat()}应达到的进度{pace.quantize(rules.Q2)}元（目标20%）",
+                message_en=f"{insurer} spent {spent} on prevention by {on.isoformat()}, behind the pace of {pace.quantize(rules.Q2)} (20% target)",
+                at=now,
+            ):
+                raised.append(f"{AlertKind.PREVENTION_SPEND_BELOW_PACE.value}:{insurer}")
+    for group in await hub.coverage(session, principal, on=on, industry=None, district=None):
+        for unit in group["uninsured"]:
+            if await raise_alert(
+                session, AlertKind.MANDATORY_UNINSURED, f"enterprises/{unit['credit_code']}/{on.year}", insurer=None,
+                credit_code=unit["credit_code"], observed=None, limit=None,
+                message_zh=f"应保未保：{unit['name']}（{group['industry']}，{group['district']}）于{on.isoformat()}未投保安责险",
+                message_en=f"Mandatory unit {unit['credit_code']} is uninsured on {on.isoformat()}",
+                at=now,
+            ):
+                raised.append(f"{AlertKind.MANDATORY_UNINSURED.value}:{unit['credit_code']}")
+    return {"on": on.isoformat(), "raised": raised}
+
+
+EvaluationWriter = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, scopes=("evaluation:write",)))]
+evaluations = APIRouter(prefix="/evaluations", tags=["annual evaluation"])
+public = APIRouter(prefix="/public", tags=["public disclosure"])
+
+
+@evaluations.post("/{year}")
+async def compute_evaluation(session: SessionDep, _: EvaluationWriter, year: int) -> dict:
+    """(Re)compute the year's evaluation; a published one is frozen and returned as published."""
+    row = await session.get(OversightEvaluation, year)
+    if row is not None and row.published_on is not None:
+        return json.loads(row.result) | {"published_on": row.published_on.isoformat()}
+    result = await evaluation.evaluate(session, year)
+    if row is None:
+        row = OversightEvaluation(year=year, evaluation_id=f"EV-{year}")
+        session.add(row)
+    row.result, row.computed_at = json.dumps(result, ensure_ascii=False), datetime.now(UTC)
+    return result | {"published_on": None}
+
+
+@evaluations.post("/{year}/publish")
+async def publish_evaluation(session: SessionDep, _: EvaluationWriter, year: int) -> dict:
+    row = await session.get(OversightEvaluation, year)
+    if row is None:
+        raise NotFound("evaluation.not_found", "该年度尚未计算综合评价", "No evaluation computed for this year")
+    result = json.loads(row.result)
+    if row.published_on is None:
+        row.published_on = datetime.now(UTC).date()
+        payload = EvaluationPublished(evaluation_id=row.evaluation_id, period=str(year), published_on=row.published_on, ranking=result["ranking"])
+        await outbox.enqueue(session, payload, partition_key=row.evaluation_id, subject=f"evaluations/{year}")
+    return result | {"published_on": row.published_on.isoformat()}
+
+
+async def _published(session) -> list[dict]:
+    rows = (await session.scalars(select(OversightEvaluation).where(OversightEvaluation.published_on.is_not(None)).order_by(OversightEvaluation.year.desc()))).all()
+    return [json.loads(r.result) | {"evaluation_id": r.evaluation_id, "published_on": r.published_on.isoformat()} for r in rows]
+
+
+@public.get("/disclosures")
+async def disclosures(session: SessionDep) -> list[dict]:
+    """Published evaluations only 公示; no token needed."""
+    return await _published(session)
+
+
+@public.get("/disclosures.html", response_class=HTMLResponse)
+async def disclosures_page(session: SessionDep) -> str:
+    parts = ["<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>安全生产责任保险承保机构综合评价结果公示</title></head><body>",
+             "<h1>安全生产责任保险承保机构综合评价结果公示</h1>"]
+    items = await _published(session)
+    if not items:
+        parts.append("<p>暂无已公示的评价结果。</p>")
+    for item in items:
+        parts.append(f"<h2>{item['year']}年度（公示日期：{item['published_on']}）</h2><table border='1'><tr><th>排名</th><th>保险机构</th><th>综合得分</th></tr>")
+        for s in item["scores"]:
+            parts.append(f"<tr><td>{s['rank']}</td><td>{html.escape(s['insurer'])}</td><td>{s['total']}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+routers: list[APIRouter] = [router, evaluations, public, dashboard.router]

@@ -1,7 +1,158 @@
-"""Read-model handlers of the oversight part: run after the archive step, in the consumer's transaction."""
+"""Read-model handlers of the oversight part: run after the archive step, in the consumer's transaction.
+
+Idempotent: rows are keyed by policy number, alerts by (rule, subject) with a deterministic id, so a
+replay or a rebuild from the start of the topics gives the same figures and raises no alert twice.
+"""
 
 from __future__ import annotations
 
-from kernel.consumer import Handler
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-READ_MODELS: dict[str, Handler] = {}
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events.claims import FastTrackOverdue
+from contracts.events.monitoring import AlertKind, AlertRaised
+from contracts.events.policy import PolicyIssued, PolicyRenewed
+from contracts.events.prevention import FundAccrued, FundSpent, InstitutionRegistered
+from kernel.consumer import Handler
+from kernel.outbox import Outbox
+from services.monitoring.models import messaging
+from services.monitoring.oversight import rules
+from services.monitoring.oversight.models import OversightAlert, OversightFundEntry, OversightPolicy
+
+outbox = Outbox(messaging, "monitoring")
+
+
+async def raise_alert(
+    session: AsyncSession,
+    kind: AlertKind,
+    subject: str,
+    *,
+    insurer: str | None,
+    credit_code: str | None,
+    observed: Decimal | None,
+    limit: Decimal | None,
+    message_zh: str,
+    message_en: str,
+    at: datetime,
+) -> bool:
+    """Store and publish the alert unless this rule already fired for this subject."""
+    existing = await session.scalar(select(OversightAlert.alert_id).where(OversightAlert.kind == kind.value, OversightAlert.subject == subject))
+    if existing is not None:
+        return False
+    aid = rules.alert_id(kind.value, subject)
+    session.add(
+        OversightAlert(
+            alert_id=aid, kind=kind.value, subject=subject, insurer=insurer, credit_code=credit_code,
+            observed=observed, limit=limit, message_zh=message_zh, status="open", raised_at=at,
+        )
+    )
+    payload = AlertRaised(
+        alert_id=aid, kind=kind, subject=subject, insurer=insurer, credit_code=credit_code, observed=observed,
+        limit=limit, message_zh=message_zh, message_en=message_en, raised_at=at,
+    )
+    await outbox.enqueue(session, payload, partition_key=insurer or credit_code or subject, subject=f"alerts/{aid}")
+    return True
+
+
+def _event_time(envelope: dict[str, Any]) -> datetime:
+    raw = envelope.get("time")
+    moment = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def on_policy_written(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    model = PolicyRenewed if envelope["type"] == PolicyRenewed.event_type else PolicyIssued
+    p = model.model_validate(envelope["data"])
+    row = await session.get(OversightPolicy, p.policy_no)
+    if row is None:
+        row = OversightPolicy(policy_no=p.policy_no)
+        session.add(row)
+    row.insurer, row.credit_code = p.insurer, p.credit_code
+    row.year, row.quarter = p.period_start.year, rules.quarter_of(p.period_start)
+    row.premium, row.commission = p.premium, p.commission
+    if rules.commission_above_cap(p.premium, p.commission):
+        await raise_alert(
+            session, AlertKind.COMMISSION_ABOVE_CAP, f"policies/{p.policy_no}", insurer=p.insurer, credit_code=p.credit_code,
+            observed=rules.ratio(p.commission, p.premium), limit=rules.COMMISSION_CAP,
+            message_zh=f"保单{p.policy_no}手续费{p.commission}元超过保费{p.premium}元的5%上限",
+            message_en=f"Commission {p.commission} on policy {p.policy_no} exceeds 5% of premium {p.premium}",
+            at=_event_time(envelope),
+        )
+
+
+async def on_fast_track_overdue(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = FastTrackOverdue.model_validate(envelope["data"])
+    await raise_alert(
+        session, AlertKind.FAST_TRACK_MISSED, f"claims/{p.claim_id}", insurer=p.insurer, credit_code=p.credit_code,
+        observed=None, limit=None,
+        message_zh=f"赔案{p.claim_id}（保单{p.policy_no}）超过快赔/预赔时限{p.deadline.isoformat()}",
+        message_en=f"Claim {p.claim_id} (policy {p.policy_no}) missed its fast-track deadline {p.deadline.isoformat()}",
+        at=_event_time(envelope),
+    )
+
+
+async def on_institution_registered(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = InstitutionRegistered.model_validate(envelope["data"])
+    if p.meets_requirements:
+        return
+    minimum = p.min_professional_staff
+    await raise_alert(
+        session, AlertKind.INSTITUTION_BELOW_STAFF_MINIMUM, f"institutions/{p.institution_code}", insurer=None,
+        credit_code=p.institution_code, observed=Decimal(p.professional_staff), limit=None if minimum is None else Decimal(minimum),
+        message_zh=f"技术服务机构{p.name}专业技术人员{p.professional_staff}人，低于规定人数{minimum if minimum is not None else ''}",
+        message_en=f"Service institution {p.name} has {p.professional_staff} professional staff, below the minimum {minimum}",
+        at=_event_time(envelope),
+    )
+
+
+async def fund_totals(session: AsyncSession, insurer: str, year: int) -> tuple[Decimal, Decimal, Decimal]:
+    """Collected premium, accrued and spent of one insurer's fund year."""
+    rows = dict(
+        (kind, (collected or Decimal(0), amount or Decimal(0)))
+        for kind, collected, amount in (
+            await session.execute(
+                select(OversightFundEntry.kind, func.sum(OversightFundEntry.collected_premium), func.sum(OversightFundEntry.amount))
+                .where(OversightFundEntry.insurer == insurer, OversightFundEntry.year == year)
+                .group_by(OversightFundEntry.kind)
+            )
+        ).all()
+    )
+    collected, accrued = rows.get("ACCRUED", (Decimal(0), Decimal(0)))
+    return Decimal(collected), Decimal(accrued), Decimal(rows.get("SPENT", (0, Decimal(0)))[1])
+
+
+async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    spent = envelope["type"] == FundSpent.event_type
+    p = (FundSpent if spent else FundAccrued).model_validate(envelope["data"])
+    if await session.get(OversightFundEntry, p.entry_id) is None:
+        session.add(
+            OversightFundEntry(
+                entry_id=p.entry_id, insurer=p.insurer, year=p.year, kind="SPENT" if spent else "ACCRUED",
+                collected_premium=Decimal(0) if spent else p.collected_premium, amount=p.amount,
+            )
+        )
+        await session.flush()
+    collected, _accrued, spent_total = await fund_totals(session, p.insurer, p.year)
+    share = rules.ratio(spent_total, collected)
+    if collected > 0 and spent_total > collected * rules.SPEND_CAP:  # compare unrounded: 21,000.01 on 100,000 is over
+        await raise_alert(
+            session, AlertKind.PREVENTION_SPEND_ABOVE_CAP, f"insurers/{p.insurer}/{p.year}", insurer=p.insurer, credit_code=None,
+            observed=share, limit=rules.SPEND_CAP,
+            message_zh=f"{p.insurer} {p.year}年度预防费用支出{spent_total}元，占实收保费{collected}元的比例超过21%上限",
+            message_en=f"{p.insurer} spent {spent_total} on prevention in {p.year}, above 21% of collected premium {collected}",
+            at=_event_time(envelope),
+        )
+
+
+READ_MODELS: dict[str, Handler] = {
+    FundAccrued.event_type: on_fund_entry,
+    FundSpent.event_type: on_fund_entry,
+    FastTrackOverdue.event_type: on_fast_track_overdue,
+    InstitutionRegistered.event_type: on_institution_registered,
+    PolicyIssued.event_type: on_policy_written,
+    PolicyRenewed.event_type: on_policy_written,
+}

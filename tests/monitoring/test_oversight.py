@@ -18,9 +18,11 @@ from tests.support.factories import credit_code, eventually
 
 
 def test_commission_cap_is_strictly_above_five_percent():
-    assert not rules.commission_above_cap(Decimal("86000"), Decimal("4299.99"))
-    assert not rules.commission_above_cap(Decimal("86000"), Decimal("4300"))
-    assert rules.commission_above_cap(Decimal("86000"), Decimal("4300.01"))
+    cap = rules.limits(date(2027, 1, 1), "national").commission_cap
+    assert cap == Decimal("0.05")  # from the profile (Measures 2025 Art. 14)
+    assert not rules.commission_above_cap(Decimal("86000"), Decimal("4299.99"), cap)
+    assert not rules.commission_above_cap(Decimal("86000"), Decimal("4300"), cap)
+    assert rules.commission_above_cap(Decimal("86000"), Decimal("4300.01"), cap)
 
 
 def test_alert_ids_are_deterministic_and_quarters_follow_the_date():
@@ -224,4 +226,4 @@ async def test_evaluate_raises_spend_pace_and_uninsured_once_and_only_for_the_bu
         again = (await client.post(f"{hub.url}/oversight/alerts/evaluate", params={"on": on.isoformat()}, headers=admin)).json()
         assert again["raised"] == []
         # One day earlier the pace is 182/365 × 20,000 = 9,972.60: 10,027 is on pace.
-        assert rules.SPEND_TARGET * Decimal("100000") * rules.ratio_of_year(date(2027, 7, 1)) < Decimal("10027")
+        assert rules.year_limits(2027).spend_target * Decimal("100000") * rules.ratio_of_year(date(2027, 7, 1)) < Decimal("10027")

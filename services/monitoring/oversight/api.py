@@ -36,13 +36,14 @@ async def _kpis(session, year: int, quarter: int | None, insurer: str | None = N
     if insurer:
         q = q.where(OversightPolicy.insurer == insurer)
     out = []
+    cap = rules.year_limits(year).commission_cap
     for name, policies, premium, commission in (await session.execute(q)).all():
         r = rules.ratio(commission, premium)
         out.append({
             "insurer": name, "year": year, "quarter": quarter, "policies": policies,
             "written_premium": str(premium), "commission": str(commission),
-            "commission_ratio": None if r is None else str(r), "commission_cap": str(rules.COMMISSION_CAP),
-            "commission_within_cap": not premium or commission <= premium * rules.COMMISSION_CAP,
+            "commission_ratio": None if r is None else str(r), "commission_cap": str(cap),
+            "commission_within_cap": not premium or commission <= premium * cap,
         })
     return out
 
@@ -58,10 +59,11 @@ async def insurer(session: SessionDep, _: Regulator, insurer: str, year: int) ->
     total = await _kpis(session, year, None, insurer)
     collected, accrued, spent = await fund_totals(session, insurer, year)
     share = rules.ratio(spent, collected)
+    lim = rules.year_limits(year)
     fund = {
         "collected_premium": str(collected), "prevention_accrued": str(accrued), "prevention_spent": str(spent),
-        "spend_ratio": None if share is None else str(share), "spend_target": str(rules.SPEND_TARGET), "spend_cap": str(rules.SPEND_CAP),
-        "spend_within_cap": not collected or spent <= collected * rules.SPEND_CAP,
+        "spend_ratio": None if share is None else str(share), "spend_target": str(lim.spend_target), "spend_cap": str(lim.spend_cap),
+        "spend_within_cap": not collected or spent <= collected * lim.spend_cap,
     }
     return {"insurer": insurer, "year": year, "prevention_fund": fund, "total": total[0] if total else None, "quarters": [q[0] if q else None for q in quarters]}
 
@@ -93,16 +95,17 @@ async def evaluate_alerts(session: SessionDep, principal: Evaluator, on: date) -
     now = datetime.now(UTC)
     raised: list[str] = []
     elapsed = rules.ratio_of_year(on)
+    target = rules.year_limits(on.year).spend_target
     insurers = (await session.scalars(select(OversightFundEntry.insurer).where(OversightFundEntry.year == on.year).distinct())).all()
     for insurer in sorted(insurers):
         collected, _accrued, spent = await fund_totals(session, insurer, on.year)
-        pace = collected * rules.SPEND_TARGET * elapsed
+        pace = collected * target * elapsed
         if collected > 0 and spent < pace:
             if await raise_alert(
                 session, AlertKind.PREVENTION_SPEND_BELOW_PACE, f"insurers/{insurer}/{on.year}", insurer=insurer, credit_code=None,
-                observed=rules.ratio(spent, collected), limit=(rules.SPEND_TARGET * elapsed).quantize(rules.Q4),
-                message_zh=f"{insurer} {on.year}年度预防费用支出{spent}元，落后于截至{on.isoformat()}应达到的进度{pace.quantize(rules.Q2)}元（目标20%）",
-                message_en=f"{insurer} spent {spent} on prevention by {on.isoformat()}, behind the pace of {pace.quantize(rules.Q2)} (20% target)",
+                observed=rules.ratio(spent, collected), limit=(target * elapsed).quantize(rules.Q4),
+                message_zh=f"{insurer} {on.year}年度预防费用支出{spent}元，落后于截至{on.isoformat()}应达到的进度{pace.quantize(rules.Q2)}元（目标{target:.0%}）",
+                message_en=f"{insurer} spent {spent} on prevention by {on.isoformat()}, behind the pace of {pace.quantize(rules.Q2)} ({target:.0%} target)",
                 at=now,
             ):
                 raised.append(f"{AlertKind.PREVENTION_SPEND_BELOW_PACE.value}:{insurer}")

@@ -31,7 +31,7 @@ HUNDRED = Decimal(100)
 def scoring_rules(year: int) -> EvaluationRules:
     """The national profile's evaluation section in force at the end of ``year`` (its defaults before any profile)."""
     try:
-        return get_profile("national", date(year, 12, 31)).evaluation
+        return get_profile(rules.HUB_JURISDICTION, date(year, 12, 31)).evaluation
     except Exception:  # no profile in force that year
         return EvaluationRules()
 
@@ -62,16 +62,17 @@ async def evaluate(session: AsyncSession, year: int) -> dict:
         policies = (await session.execute(
             select(OversightPolicy.premium, OversightPolicy.commission).where(OversightPolicy.insurer == insurer, OversightPolicy.year == year)
         )).all()
-        within = sum(1 for premium, commission in policies if not rules.commission_above_cap(premium, commission))
+        lim = rules.year_limits(year)
+        within = sum(1 for premium, commission in policies if not rules.commission_above_cap(premium, commission, lim.commission_cap))
         share = Decimal(within) / Decimal(len(policies)) if policies else Decimal(1)
         collected, _accrued, spent = await fund_totals(session, insurer, year)
         spend_ratio = rules.ratio(spent, collected)
         if spend_ratio is None:
             spend_points = Decimal(0)
-        elif spent > collected * rules.SPEND_CAP:
+        elif spent > collected * lim.spend_cap:
             spend_points = Decimal(0)
         else:
-            spend_points = min(Decimal(1), spent / (collected * rules.SPEND_TARGET)) * HUNDRED
+            spend_points = min(Decimal(1), spent / (collected * lim.spend_target)) * HUNDRED
         missed = await session.scalar(
             select(func.count()).select_from(OversightAlert).where(
                 OversightAlert.insurer == insurer, OversightAlert.kind == "FAST_TRACK_MISSED",

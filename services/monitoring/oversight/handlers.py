@@ -74,12 +74,13 @@ async def on_policy_written(session: AsyncSession, envelope: dict[str, Any]) -> 
     row.insurer, row.credit_code = p.insurer, p.credit_code
     row.year, row.quarter = p.period_start.year, rules.quarter_of(p.period_start)
     row.premium, row.commission = p.premium, p.commission
-    if rules.commission_above_cap(p.premium, p.commission):
+    cap = rules.limits(p.period_start, p.jurisdiction).commission_cap
+    if rules.commission_above_cap(p.premium, p.commission, cap):
         await raise_alert(
             session, AlertKind.COMMISSION_ABOVE_CAP, f"policies/{p.policy_no}", insurer=p.insurer, credit_code=p.credit_code,
-            observed=rules.ratio(p.commission, p.premium), limit=rules.COMMISSION_CAP,
-            message_zh=f"保单{p.policy_no}手续费{p.commission}元超过保费{p.premium}元的5%上限",
-            message_en=f"Commission {p.commission} on policy {p.policy_no} exceeds 5% of premium {p.premium}",
+            observed=rules.ratio(p.commission, p.premium), limit=cap,
+            message_zh=f"保单{p.policy_no}手续费{p.commission}元超过保费{p.premium}元的{cap:.0%}上限",
+            message_en=f"Commission {p.commission} on policy {p.policy_no} exceeds {cap:.0%} of premium {p.premium}",
             at=_event_time(envelope),
         )
 
@@ -138,12 +139,13 @@ async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None
         await session.flush()
     collected, _accrued, spent_total = await fund_totals(session, p.insurer, p.year)
     share = rules.ratio(spent_total, collected)
-    if collected > 0 and spent_total > collected * rules.SPEND_CAP:  # compare unrounded: 21,000.01 on 100,000 is over
+    cap = rules.year_limits(p.year).spend_cap
+    if collected > 0 and spent_total > collected * cap:  # compare unrounded: 21,000.01 on 100,000 is over
         await raise_alert(
             session, AlertKind.PREVENTION_SPEND_ABOVE_CAP, f"insurers/{p.insurer}/{p.year}", insurer=p.insurer, credit_code=None,
-            observed=share, limit=rules.SPEND_CAP,
-            message_zh=f"{p.insurer} {p.year}年度预防费用支出{spent_total}元，占实收保费{collected}元的比例超过21%上限",
-            message_en=f"{p.insurer} spent {spent_total} on prevention in {p.year}, above 21% of collected premium {collected}",
+            observed=share, limit=cap,
+            message_zh=f"{p.insurer} {p.year}年度预防费用支出{spent_total}元，占实收保费{collected}元的比例超过{cap:.0%}上限",
+            message_en=f"{p.insurer} spent {spent_total} on prevention in {p.year}, above {cap:.0%} of collected premium {collected}",
             at=_event_time(envelope),
         )
 

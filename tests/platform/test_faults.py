@@ -28,7 +28,10 @@ async def test_traffic_survives_a_broker_cut_and_killed_services(tmp_path):
     assert report["chains"]["failed"] == 0, report["chains"]
     assert report["operations_done"] == 140
     assert attempts["unclear"] == 0, attempts["unclear_sample"]
-    assert reconciliation["events_written"]["policy"] == reconciliation["events_archived"] == 80
+    written = reconciliation["events_written"]
+    # 20 chains: enterprise, change, policy, premium per chain from policy; the premium's accrual from prevention.
+    assert written["policy"] == 80 and written["prevention"] == 20
+    assert sum(written.values()) == reconciliation["events_archived"]
     assert reconciliation["lost"] == 0 and reconciliation["applied_twice"] == 0
     assert reconciliation["enterprise_revision_mismatch"] == 0
     assert reconciliation["policies"] == 20 and reconciliation["policies_missing_in_hub"] == 0

@@ -10,11 +10,14 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.events.envelope import EventPayload, build_cloudevent, serialize
 from contracts.events.registry import EVENT_TYPES
+from services.monitoring.consumers import READ_MODEL_TABLES
 from tests.support.factories import credit_code
 
 
 def _pick(topic_prefix: str) -> str:
-    return sorted(t for t, et in EVENT_TYPES.items() if et.topic.startswith(topic_prefix))[0]
+    """A registered type of that topic that no read model reads: the archive alone handles it."""
+    read = set().union(*READ_MODEL_TABLES)
+    return sorted(t for t, et in EVENT_TYPES.items() if et.topic.startswith(topic_prefix) and t not in read)[0]
 
 
 # Two registered types on two topics; the archive keeps any type the same way, whatever its payload.

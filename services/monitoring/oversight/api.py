@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 import html
 import json
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
@@ -19,7 +20,7 @@ from kernel.errors import NotFound
 from services.monitoring.oversight import dashboard, evaluation, rules
 from contracts.events.monitoring import AlertKind, EvaluationPublished
 from services.monitoring import service as hub
-from services.monitoring.oversight.handlers import fund_totals, outbox, raise_alert
+from services.monitoring.oversight.handlers import SHANGHAI, facts, fund_totals, outbox, raise_alert
 from services.monitoring.oversight.models import OversightAlert, OversightEvaluation, OversightFundEntry, OversightPolicy
 
 Regulator = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, Role.FINANCE_REGULATOR, scopes=("monitoring:read",)))]
@@ -27,7 +28,16 @@ Regulator = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, Role.FI
 router = APIRouter(prefix="/oversight", tags=["insurer oversight"])
 
 
+FACT_FIELDS = {
+    "COLLECTED_PREMIUM": "collected_premium", "CLAIM_REPORTED": "claims_reported", "CLAIM_PAID": "claims_paid",
+    "FAST_TRACK_OPENED": "fast_track_opened", "FAST_TRACK_MISSED": "fast_track_missed", "HAZARD_FOUND": "hazards_found",
+    "HAZARD_RECTIFIED": "hazards_rectified", "INSTITUTION_EVALUATED": "institution_evaluations",
+}
+COUNTS = {"CLAIM_REPORTED", "FAST_TRACK_OPENED", "FAST_TRACK_MISSED", "HAZARD_FOUND", "HAZARD_RECTIFIED", "INSTITUTION_EVALUATED"}
+
+
 async def _kpis(session, year: int, quarter: int | None, insurer: str | None = None) -> list[dict]:
+    """Per insurer: written premium and commission (policies starting in the period) and the facts of the period."""
     q = select(
         OversightPolicy.insurer, func.count(), func.sum(OversightPolicy.premium), func.sum(OversightPolicy.commission)
     ).where(OversightPolicy.year == year).group_by(OversightPolicy.insurer).order_by(OversightPolicy.insurer)
@@ -35,16 +45,25 @@ async def _kpis(session, year: int, quarter: int | None, insurer: str | None = N
         q = q.where(OversightPolicy.quarter == quarter)
     if insurer:
         q = q.where(OversightPolicy.insurer == insurer)
-    out = []
+    written = {name: (policies, premium, commission) for name, policies, premium, commission in (await session.execute(q)).all()}
+    counted = await facts(session, year, quarter, insurer)
     cap = rules.year_limits(year).commission_cap
-    for name, policies, premium, commission in (await session.execute(q)).all():
+    out = []
+    for name in sorted(set(written) | set(counted)):
+        policies, premium, commission = written.get(name, (0, Decimal(0), Decimal(0)))
         r = rules.ratio(commission, premium)
-        out.append({
+        row = {
             "insurer": name, "year": year, "quarter": quarter, "policies": policies,
             "written_premium": str(premium), "commission": str(commission),
             "commission_ratio": None if r is None else str(r), "commission_cap": str(cap),
             "commission_within_cap": not premium or commission <= premium * cap,
-        })
+        }
+        mine = counted.get(name, {})
+        for kind, field in FACT_FIELDS.items():
+            value = mine.get(kind, Decimal(0))
+            row[field] = int(value) if kind in COUNTS else str(value.quantize(rules.Q2))
+        row["fast_track_met"] = row["fast_track_opened"] - row["fast_track_missed"]
+        out.append(row)
     return out
 
 
@@ -66,6 +85,40 @@ async def insurer(session: SessionDep, _: Regulator, insurer: str, year: int) ->
         "spend_within_cap": not collected or spent <= collected * lim.spend_cap,
     }
     return {"insurer": insurer, "year": year, "prevention_fund": fund, "total": total[0] if total else None, "quarters": [q[0] if q else None for q in quarters]}
+
+
+@router.get("/reports/{insurer}/{year}/Q{quarter}", summary="Quarterly supervision report of one insurer 季度监管报告")
+async def quarterly_report(
+    session: SessionDep, _: Regulator, insurer: Annotated[str, Path(max_length=64)], year: Annotated[int, Path(ge=2000, le=2100)],
+    quarter: Annotated[int, Path(ge=1, le=4)],
+) -> dict:
+    """The quarter's KPIs, the prevention fund to date, and the alerts raised on the insurer in the quarter."""
+    kpis = await _kpis(session, year, quarter, insurer)
+    collected, accrued, spent = await fund_totals(session, insurer, year)
+    lim = rules.year_limits(year)
+    first = date(year, 3 * quarter - 2, 1)
+    after = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    raised = (
+        await session.scalars(
+            select(OversightAlert).where(OversightAlert.insurer == insurer).order_by(OversightAlert.raised_at, OversightAlert.alert_id)
+        )
+    ).all()
+    in_quarter = [a for a in raised if first <= rules_day(a.raised_at) < after]
+    return {
+        "insurer": insurer, "year": year, "quarter": quarter, "period": f"{year}-Q{quarter}",
+        "kpis": kpis[0] if kpis else None,
+        "prevention_fund_to_date": {
+            "collected_premium": str(collected), "accrued": str(accrued), "spent": str(spent),
+            "spend_ratio": None if rules.ratio(spent, collected) is None else str(rules.ratio(spent, collected)),
+            "spend_target": str(lim.spend_target), "spend_cap": str(lim.spend_cap),
+        },
+        "alerts": [{"alert_id": a.alert_id, "kind": a.kind, "subject": a.subject, "message_zh": a.message_zh, "raised_at": a.raised_at.isoformat()}
+                   for a in in_quarter],
+    }
+
+
+def rules_day(moment: datetime) -> date:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
 
 
 @router.get("/alerts")

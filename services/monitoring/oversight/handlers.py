@@ -6,22 +6,31 @@ replay or a rebuild from the start of the topics gives the same figures and rais
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events.claims import FastTrackOverdue
+from contracts.events.claims import AccidentReported, ClaimPrepaid, ClaimSettled, FastTrackOpened, FastTrackOverdue
 from contracts.events.monitoring import AlertKind, AlertRaised
-from contracts.events.policy import PolicyIssued, PolicyRenewed
-from contracts.events.prevention import FundAccrued, FundSpent, InstitutionRegistered
+from contracts.events.policy import PolicyIssued, PolicyRenewed, PremiumCollected, PremiumRefunded
+from contracts.events.prevention import (
+    FundAccrued,
+    FundSpent,
+    HazardFound,
+    HazardStatus,
+    HazardStatusChanged,
+    InstitutionEvaluated,
+    InstitutionRegistered,
+)
 from kernel.consumer import Handler
 from kernel.outbox import Outbox
 from services.monitoring.models import messaging
 from services.monitoring.oversight import rules
-from services.monitoring.oversight.models import OversightAlert, OversightFundEntry, OversightPolicy
+from services.monitoring.oversight.models import OversightAlert, OversightFact, OversightFundEntry, OversightPolicy
 
 outbox = Outbox(messaging, "monitoring")
 
@@ -150,11 +159,109 @@ async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None
         )
 
 
+# --- KPI facts ------------------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _day(moment: datetime | date) -> date:
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+    return moment
+
+
+async def add_fact(session: AsyncSession, key: str, kind: str, insurer: str | None, when: datetime | date, amount: Decimal = Decimal(1)) -> None:
+    """Record one KPI fact once (its key names what it is about)."""
+    if not insurer or await session.get(OversightFact, key) is not None:
+        return
+    day = _day(when)
+    session.add(OversightFact(fact_key=key, insurer=insurer, year=day.year, quarter=rules.quarter_of(day), kind=kind, amount=amount))
+
+
+async def on_premium(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    refund = envelope["type"] == PremiumRefunded.event_type
+    p = (PremiumRefunded if refund else PremiumCollected).model_validate(envelope["data"])
+    await add_fact(session, f"premium:{'refund' if refund else 'receipt'}:{p.receipt_no}", "COLLECTED_PREMIUM", p.insurer, p.received_on,
+                   -p.amount if refund else p.amount)
+
+
+async def on_accident(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = AccidentReported.model_validate(envelope["data"])  # a revision of the figures keeps the same accident id: counted once
+    await add_fact(session, f"accident:{p.accident_id}", "CLAIM_REPORTED", p.insurer, p.reported_at or p.occurred_at)
+
+
+async def on_prepaid(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = ClaimPrepaid.model_validate(envelope["data"])
+    await add_fact(session, f"payment:{p.payment_id}", "CLAIM_PAID", p.insurer, p.paid_at, p.amount)
+
+
+async def on_settled(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = ClaimSettled.model_validate(envelope["data"])
+    await add_fact(session, f"settlement:{p.claim_id}:{p.settled_at.isoformat()}", "CLAIM_PAID", p.insurer, p.settled_at, p.final_payment)
+
+
+async def on_fast_track_opened(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = FastTrackOpened.model_validate(envelope["data"])
+    await add_fact(session, f"fast-track:{p.claim_id}", "FAST_TRACK_OPENED", p.insurer, p.reported_at)
+
+
+async def on_fast_track_overdue_fact(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = FastTrackOverdue.model_validate(envelope["data"])
+    await add_fact(session, f"fast-track-missed:{p.claim_id}", "FAST_TRACK_MISSED", p.insurer, p.reported_at)
+
+
+async def on_hazard_found(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = HazardFound.model_validate(envelope["data"])
+    await add_fact(session, f"hazard:{p.hazard_id}", "HAZARD_FOUND", p.insurer, p.found_on)
+
+
+async def on_hazard_status(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = HazardStatusChanged.model_validate(envelope["data"])
+    if p.status in (HazardStatus.RECTIFIED, HazardStatus.VERIFIED):  # first rectification counts, once per hazard
+        await add_fact(session, f"hazard-rectified:{p.hazard_id}", "HAZARD_RECTIFIED", p.insurer, p.changed_at)
+
+
+async def on_institution_evaluated(session: AsyncSession, envelope: dict[str, Any]) -> None:
+    p = InstitutionEvaluated.model_validate(envelope["data"])
+    await add_fact(session, f"evaluation:{p.institution_code}:{p.insurer}:{p.year}:{p.evaluated_on.isoformat()}", "INSTITUTION_EVALUATED", p.insurer, p.evaluated_on)
+
+
+def _both(first: Handler, second: Handler) -> Handler:
+    async def handler(session: AsyncSession, envelope: dict[str, Any]) -> None:
+        await first(session, envelope)
+        await second(session, envelope)
+
+    handler.__name__ = f"{first.__name__}_and_{second.__name__}"
+    return handler
+
+
+async def facts(session: AsyncSession, year: int, quarter: int | None = None, insurer: str | None = None) -> dict[str, dict[str, Decimal]]:
+    """KPI facts summed per insurer and kind for a year (or one of its quarters)."""
+    q = select(OversightFact.insurer, OversightFact.kind, func.sum(OversightFact.amount)).where(OversightFact.year == year)
+    if quarter:
+        q = q.where(OversightFact.quarter == quarter)
+    if insurer:
+        q = q.where(OversightFact.insurer == insurer)
+    out: dict[str, dict[str, Decimal]] = {}
+    for name, kind, total in (await session.execute(q.group_by(OversightFact.insurer, OversightFact.kind))).all():
+        out.setdefault(name, {})[kind] = Decimal(total or 0)
+    return out
+
+
 READ_MODELS: dict[str, Handler] = {
     FundAccrued.event_type: on_fund_entry,
     FundSpent.event_type: on_fund_entry,
-    FastTrackOverdue.event_type: on_fast_track_overdue,
+    FastTrackOverdue.event_type: _both(on_fast_track_overdue, on_fast_track_overdue_fact),
     InstitutionRegistered.event_type: on_institution_registered,
     PolicyIssued.event_type: on_policy_written,
     PolicyRenewed.event_type: on_policy_written,
+    PremiumCollected.event_type: on_premium,
+    PremiumRefunded.event_type: on_premium,
+    AccidentReported.event_type: on_accident,
+    ClaimPrepaid.event_type: on_prepaid,
+    ClaimSettled.event_type: on_settled,
+    FastTrackOpened.event_type: on_fast_track_opened,
+    HazardFound.event_type: on_hazard_found,
+    HazardStatusChanged.event_type: on_hazard_status,
+    InstitutionEvaluated.event_type: on_institution_evaluated,
 }

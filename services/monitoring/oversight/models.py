@@ -66,3 +66,21 @@ class OversightEvaluation(Base):
     result: Mapped[str] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class OversightFact(Base):
+    """One countable fact for the KPIs, keyed by what it is about (a receipt, a claim, a hazard…).
+
+    The key makes a replay or a rebuild write the same row again, never a second one: premium
+    collected (negative for a refund), claims reported and paid, fast-track channels opened and
+    missed, hazards found and rectified, institution evaluations.
+    """
+
+    __tablename__ = "oversight_fact"
+
+    fact_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    insurer: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))

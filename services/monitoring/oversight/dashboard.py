@@ -30,7 +30,7 @@ PAGE = """<!doctype html>
 <section><h2>保险机构综合评价排名</h2><ol id="ranking"></ol></section>
 <section><h2>事故预防费用支出比例（20%目标线）</h2><div id="prevention" class="chart"></div></section>
 <section><h2>快赔时限执行情况</h2><div id="fasttrack"></div></section>
-<section><h2>隐患整改趋势</h2><div id="hazards">（待接入）</div></section>
+<section><h2>隐患整改趋势</h2><div id="hazards" class="chart"></div></section>
 <section><h2>未处理预警</h2><ul id="alerts"></ul></section>
 <script>
 const base = location.pathname.replace(/\\/public\\/dashboard.*$/, "");
@@ -57,9 +57,15 @@ async function load(year) {
   Plotly.newPlot("prevention", [
     {type: "bar", name: "支出比例", x: names, y: funds.map(f => Number(f.prevention_fund.spend_ratio || 0))},
     {type: "scatter", mode: "lines", name: "20%目标线", x: names, y: names.map(() => 0.2)}], {yaxis: {tickformat: ".0%"}});
+  const sum = (list, field) => list.reduce((total, r) => total + Number(r[field] || 0), 0);
+  document.getElementById("fasttrack").textContent =
+    "快赔/预赔启动：" + sum(rows, "fast_track_opened") + " 件，按时：" + sum(rows, "fast_track_met") + " 件，超时：" + sum(rows, "fast_track_missed") + " 件";
+  const quarters = await Promise.all([1, 2, 3, 4].map(q => api("/oversight/insurers?year=" + year + "&quarter=" + q)));
+  const qs = ["一季度", "二季度", "三季度", "四季度"];
+  Plotly.newPlot("hazards", [
+    {type: "scatter", mode: "lines+markers", name: "发现隐患", x: qs, y: quarters.map(r => sum(r, "hazards_found"))},
+    {type: "scatter", mode: "lines+markers", name: "完成整改", x: qs, y: quarters.map(r => sum(r, "hazards_rectified"))}]);
   const alerts = await api("/oversight/alerts?status=open");
-  const missed = alerts.filter(a => a.kind === "FAST_TRACK_MISSED").length;
-  document.getElementById("fasttrack").textContent = "快赔超时预警：" + missed + " 件";
   const ul = document.getElementById("alerts"); ul.innerHTML = "";
   alerts.forEach(a => li(ul, a.message_zh));
 }

@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events.claims import AccidentReported, ClaimPrepaid, ClaimSettled, FastTrackOpened, FastTrackOverdue
@@ -30,7 +32,7 @@ from kernel.consumer import Handler
 from kernel.outbox import Outbox
 from services.monitoring.models import messaging
 from services.monitoring.oversight import rules
-from services.monitoring.oversight.models import OversightAlert, OversightFact, OversightFundEntry, OversightPolicy
+from services.monitoring.oversight.models import OversightAlert, OversightFact, OversightFundEntry, OversightFundYear, OversightPolicy
 
 outbox = Outbox(messaging, "monitoring")
 
@@ -119,34 +121,41 @@ async def on_institution_registered(session: AsyncSession, envelope: dict[str, A
     )
 
 
+def insert_once(session: AsyncSession, table, values: dict):
+    """INSERT … ON CONFLICT DO NOTHING on the session's dialect: one statement, no read first."""
+    dialect = session.bind.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
 async def fund_totals(session: AsyncSession, insurer: str, year: int) -> tuple[Decimal, Decimal, Decimal]:
-    """Collected premium, accrued and spent of one insurer's fund year."""
-    rows = dict(
-        (kind, (collected or Decimal(0), amount or Decimal(0)))
-        for kind, collected, amount in (
-            await session.execute(
-                select(OversightFundEntry.kind, func.sum(OversightFundEntry.collected_premium), func.sum(OversightFundEntry.amount))
-                .where(OversightFundEntry.insurer == insurer, OversightFundEntry.year == year)
-                .group_by(OversightFundEntry.kind)
-            )
-        ).all()
-    )
-    collected, accrued = rows.get("ACCRUED", (Decimal(0), Decimal(0)))
-    return Decimal(collected), Decimal(accrued), Decimal(rows.get("SPENT", (0, Decimal(0)))[1])
+    """Collected premium, accrued and spent of one insurer's fund year (running totals)."""
+    totals = await session.get(OversightFundYear, (insurer, year))
+    if totals is None:
+        return Decimal(0), Decimal(0), Decimal(0)
+    return Decimal(totals.collected_premium), Decimal(totals.accrued), Decimal(totals.spent)
 
 
 async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None:
     spent = envelope["type"] == FundSpent.event_type
     p = (FundSpent if spent else FundAccrued).model_validate(envelope["data"])
-    if await session.get(OversightFundEntry, p.entry_id) is None:
-        session.add(
-            OversightFundEntry(
-                entry_id=p.entry_id, insurer=p.insurer, year=p.year, kind="SPENT" if spent else "ACCRUED",
-                collected_premium=Decimal(0) if spent else p.collected_premium, amount=p.amount,
-            )
-        )
-        await session.flush()
-    collected, _accrued, spent_total = await fund_totals(session, p.insurer, p.year)
+    collected_change = Decimal(0) if spent else p.collected_premium
+    added = await insert_once(session, OversightFundEntry.__table__, {
+        "entry_id": p.entry_id, "insurer": p.insurer, "year": p.year, "kind": "SPENT" if spent else "ACCRUED",
+        "collected_premium": collected_change, "amount": p.amount,
+    })
+    if added.rowcount != 1:
+        return  # this entry was counted already
+    totals = await session.get(OversightFundYear, (p.insurer, p.year))
+    if totals is None:
+        totals = OversightFundYear(insurer=p.insurer, year=p.year, collected_premium=Decimal(0), accrued=Decimal(0), spent=Decimal(0))
+        session.add(totals)
+    totals.collected_premium += collected_change
+    if spent:
+        totals.spent += p.amount
+    else:
+        totals.accrued += p.amount
+    collected, spent_total = totals.collected_premium, totals.spent
     share = rules.ratio(spent_total, collected)
     cap = rules.year_limits(p.year).spend_cap
     if collected > 0 and spent_total > collected * cap:  # compare unrounded: 21,000.01 on 100,000 is over
@@ -172,10 +181,12 @@ def _day(moment: datetime | date) -> date:
 
 async def add_fact(session: AsyncSession, key: str, kind: str, insurer: str | None, when: datetime | date, amount: Decimal = Decimal(1)) -> None:
     """Record one KPI fact once (its key names what it is about)."""
-    if not insurer or await session.get(OversightFact, key) is not None:
+    if not insurer:
         return
     day = _day(when)
-    session.add(OversightFact(fact_key=key, insurer=insurer, year=day.year, quarter=rules.quarter_of(day), kind=kind, amount=amount))
+    await insert_once(session, OversightFact.__table__, {
+        "fact_key": key, "insurer": insurer, "year": day.year, "quarter": rules.quarter_of(day), "kind": kind, "amount": amount,
+    })
 
 
 async def on_premium(session: AsyncSession, envelope: dict[str, Any]) -> None:

@@ -84,3 +84,15 @@ class OversightFact(Base):
     quarter: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class OversightFundYear(Base):
+    """Running totals of one insurer's prevention-fund year, kept as entries arrive (no sum per event)."""
+
+    __tablename__ = "oversight_fund_year"
+
+    insurer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collected_premium: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    accrued: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    spent: Mapped[Decimal] = mapped_column(Numeric(18, 2))

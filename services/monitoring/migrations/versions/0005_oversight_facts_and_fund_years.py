@@ -1,4 +1,4 @@
-"""oversight facts
+"""oversight facts and fund year totals
 
 Revision ID: 0005
 Revises: 0004
@@ -29,9 +29,18 @@ def upgrade() -> None:
     with op.batch_alter_table('oversight_fact', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_oversight_fact_insurer'), ['insurer'], unique=False)
 
+    op.create_table('oversight_fund_year',
+    sa.Column('insurer', sa.String(length=64), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('collected_premium', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('accrued', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('spent', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.PrimaryKeyConstraint('insurer', 'year')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('oversight_fund_year')
     with op.batch_alter_table('oversight_fact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_oversight_fact_insurer'))
 

@@ -71,15 +71,21 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("auth.token_invalid", "访问令牌无效", f"The access token is invalid: {exc}", field="Authorization")
         try:
+            industries = claims.get("industries", [])
+            scope = claims.get("scope", "")
+            tenant = claims["tenant"]
+            # A signed token is still input: claims of the wrong type are refused, never a 500.
+            if not isinstance(industries, list) or not isinstance(scope, str) or not isinstance(tenant, str) or not tenant:
+                raise ValueError("claim of the wrong type")
             return Principal(
                 client_id=claims["sub"],
                 role=Role(claims["role"]),
-                tenant=str(claims["tenant"]),
-                scopes=frozenset(str(claims.get("scope", "")).split()),
-                industries=frozenset(Industry(i) for i in claims.get("industries", [])),
+                tenant=tenant,
+                scopes=frozenset(scope.split()),
+                industries=frozenset(Industry(i) for i in industries),
                 token_id=claims["jti"],
             )
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             raise Unauthorized("auth.token_claims", "访问令牌缺少必需的声明", "The access token lacks required claims", field="Authorization")
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from contracts.identifiers import resident_id_problem
 from contracts.profiles.schema import MONEY_QUANTUM
@@ -14,6 +14,14 @@ from kernel.errors import RuleViolation
 
 # Amounts leave the API as decimal strings to the fen ("400000.00"): formatting only, values are already in fen.
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda amount: str(amount.quantize(MONEY_QUANTUM)), return_type=str)]
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite keeps no offset: a stored time comes back naive, and every stored time is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# A time leaving the API: always with its offset, as the OpenAPI "date-time" format requires.
+TimeOut = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class _In(BaseModel):
@@ -100,11 +108,11 @@ class ReasonIn(_In):
 
 class FastTrackOut(BaseModel):
     opened: bool
-    deadline: datetime | None
-    started_at: datetime | None
+    deadline: TimeOut | None
+    started_at: TimeOut | None
     met: bool | None = Field(description="True on time, False late/overdue, None still running or no fast-track")
     overdue: bool
-    now: datetime = Field(description="The service clock when answered 当前时间")
+    now: TimeOut = Field(description="The service clock when answered 当前时间")
 
 
 class VictimOut(BaseModel):
@@ -134,7 +142,7 @@ class PaymentOut(BaseModel):
     payment_id: str
     kind: str
     amount: MoneyOut
-    paid_at: datetime
+    paid_at: TimeOut
     note: str
 
 
@@ -143,8 +151,8 @@ class ClaimOut(BaseModel):
     policy_no: str
     insurer: str
     credit_code: str
-    occurred_at: datetime
-    reported_at: datetime
+    occurred_at: TimeOut
+    reported_at: TimeOut
     place: str
     accident_type: str
     deaths: int

@@ -15,6 +15,7 @@ from services.monitoring.delivery import PushDelivery
 from services.monitoring.models import idempotency, messaging
 from services.monitoring.service import UploadTooLarge
 from services.monitoring.settings import Settings
+from services.monitoring.uploads import UploadBodyLimit
 
 UPLOAD_PATH = "/registry/uploads"
 # Room for the multipart boundaries and part headers around the file itself.
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await delivery.stop()
 
     app.router.lifespan_context = lifespan
+
+    # A chunked upload declares no length: count its bytes as they arrive and refuse it past the limit.
+    app.add_middleware(UploadBodyLimit, path_suffix=UPLOAD_PATH, max_bytes=settings.registry_upload_max_bytes + MULTIPART_OVERHEAD_BYTES)
 
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):

@@ -199,6 +199,10 @@ async def request_redelivery(session: AsyncSession, principal: Principal, subscr
 _UPSERT_CHUNK = 500
 
 
+# Row errors listed in one upload's answer; the rest are only counted.
+MAX_REPORTED_ROW_ERRORS = 1000
+
+
 class UploadTooLarge(DomainError):
     status = 413
     title = "Payload too large"
@@ -216,16 +220,21 @@ async def upload_registry(
     try:
         rows = uploads.read_rows(fmt, content)
     except uploads.MalformedUpload as exc:
-        raise DomainError("registry.file_malformed", "文件无法读取，请检查格式", f"The file cannot be read: {exc}", field="file") from exc
+        raise DomainError(exc.rule, exc.message_zh, f"The file cannot be read: {exc}", field="file") from exc
     own = frozenset(i.value for i in principal.industries)
     good: dict[str, dict] = {}
     errors: list[dict] = []
+    reported_all = True
     rejected = 0
     for number, row in rows:
         broken = rules.registry_row_errors(row, bureau_industries=own, is_valid_credit_code=is_valid_credit_code)
+        broken += uploads.formula_errors(row)
         if broken:
             rejected += 1
-            errors += [{"row": number, "field": f, "rule": r, "message_zh": zh, "message_en": en} for f, r, zh, en in broken]
+            if len(errors) < MAX_REPORTED_ROW_ERRORS:
+                errors += [{"row": number, "field": f, "rule": r, "message_zh": zh, "message_en": en} for f, r, zh, en in broken]
+            else:
+                reported_all = False
             continue
         code = str(row["credit_code"]).strip().upper()
         # The same enterprise twice in one file: the later row is the bureau's last word.
@@ -255,6 +264,17 @@ async def upload_registry(
             else:
                 entry.name, entry.industry, entry.district = good[code]["name"], good[code]["industry"], good[code]["district"]
                 entry.uploaded_at = now
+    if not reported_all:
+        # A file of garbage would otherwise answer with millions of errors; the counts stay exact.
+        errors.append(
+            {
+                "row": 0,
+                "field": None,
+                "rule": "registry.errors_truncated",
+                "message_zh": f"错误过多，仅列出前 {len(errors)} 条；共 {rejected} 行被拒绝",
+                "message_en": f"Too many errors: only the first {len(errors)} are listed; {rejected} rows were rejected",
+            }
+        )
     return {"accepted": len(rows) - rejected, "rejected": rejected, "errors": errors}
 
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.enums import Industry
 from contracts.identifiers import is_valid_credit_code, resident_id_problem
 from kernel.errors import RuleViolation
 
 MoneyIn = Field(ge=0, max_digits=14, decimal_places=2)
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite keeps no offset: a stored time comes back naive, and every stored time is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# A time leaving the API: always with its offset, as the OpenAPI "date-time" format requires.
+TimeOut = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class StandardizationGrade(StrEnum):
@@ -140,7 +148,7 @@ class EnterpriseOut(BaseModel):
     jurisdiction: str
     must_insure: bool = Field(description="Insurance is compulsory for it under the profile 是否应保")
     registered_by: str
-    registered_at: datetime
+    registered_at: TimeOut
     accident_record: AccidentRecord
     violation_record: ViolationRecord
     hazard_rectification: HazardRectification
@@ -227,7 +235,7 @@ class QuoteOut(BaseModel):
     premium: Decimal
     commission: Decimal
     status: str
-    valid_until: datetime
+    valid_until: TimeOut
     breakdown: dict[str, Any] = Field(description="Every step of the rating 费率计算过程")
 
 
@@ -270,7 +278,7 @@ class PolicyOut(BaseModel):
     status: str
     cancellation_reason: str | None
     cancelled_from: date | None
-    issued_at: datetime
+    issued_at: TimeOut
     sub_limits: dict[str, Decimal] = Field(default_factory=dict)
     breakdown: dict[str, Any]
 

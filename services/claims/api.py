@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from kernel.database import SessionDep
+from kernel.deps import Now, OutboxDep
 from kernel.errors import PROBLEM_RESPONSES
 from kernel.idempotency import IdempotencyKey, idempotent
-from kernel.outbox import Outbox
 from services.claims import service
 from services.claims.auth import ClaimReader, ClaimWriter
 from services.claims.schemas import (
@@ -45,20 +43,10 @@ SERVICE_PROBLEMS = {
 router = APIRouter(tags=["claims 理赔"], responses=SERVICE_PROBLEMS)
 
 
-def current_time(request: Request) -> datetime:
-    """The service clock (``app.state.clock``), replaceable in tests; always UTC."""
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock().astimezone(UTC)
 
 
-def current_outbox(request: Request) -> Outbox:
-    return request.app.state.outbox
-
-
-Now = Annotated[datetime, Depends(current_time)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200)]
-OutboxDep = Annotated[Outbox, Depends(current_outbox)]
 
 
 @router.post("/claims", status_code=201, response_model=ClaimOut, summary="Report an accident 报案")

@@ -5,8 +5,8 @@ Every POST that creates something takes an ``Idempotency-Key`` header (kernel.id
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -16,9 +16,9 @@ from contracts.events.prevention import HazardStatus
 from contracts.profiles.schema import JurisdictionProfile
 from kernel import spreadsheets
 from kernel.database import SessionDep
+from kernel.deps import Now, OutboxDep, current_time
 from kernel.errors import PROBLEM_RESPONSES
 from kernel.idempotency import IdempotencyKey, idempotent
-from kernel.outbox import Outbox
 from services.prevention import rules, service
 from services.prevention.auth import DishonestyKeeper, FundReader, InsurerWriter, PreventionReader, PreventionWriter
 from services.prevention.schemas import (
@@ -47,14 +47,6 @@ from services.prevention.schemas import (
 )
 
 
-def current_time(request: Request) -> datetime:
-    """The service clock (``app.state.clock``), replaceable in tests; always UTC."""
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock().astimezone(UTC)
-
-
-def current_outbox(request: Request) -> Outbox:
-    return request.app.state.outbox
 
 
 def current_profile(request: Request, now: Annotated[datetime, Depends(current_time)]) -> JurisdictionProfile:
@@ -62,8 +54,6 @@ def current_profile(request: Request, now: Annotated[datetime, Depends(current_t
     return service.profile_for(request.app.state.settings.jurisdiction, now.astimezone(rules.SHANGHAI).date())
 
 
-Now = Annotated[datetime, Depends(current_time)]
-OutboxDep = Annotated[Outbox, Depends(current_outbox)]
 Profile = Annotated[JurisdictionProfile, Depends(current_profile)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=64)]

@@ -1,15 +1,12 @@
 """Prevention service app factory: ``uvicorn services.prevention.app:create_app --factory``."""
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from kernel.app import create_service_app
+from kernel.deps import add_periodic_job
 from services.prevention import service
 from services.prevention.api import routers
 from services.prevention.consumers import HANDLERS
@@ -19,17 +16,10 @@ from services.prevention.settings import Settings
 logger = logging.getLogger("services.prevention.watcher")
 
 
-async def watch_overdue(app: FastAPI, interval: float) -> None:
-    """Periodic job: hazards past their deadline become OVERDUE (state in the DB, restart-safe)."""
-    while True:
-        try:
-            if await service.mark_overdue(app.state.sessionmaker, app.state.outbox, app.state.clock().astimezone(UTC)):
-                app.state.outbox_signal.set()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is retried at the next tick
-            logger.exception("hazard overdue check failed")
-        await asyncio.sleep(interval)
+async def mark_overdue_hazards(app: FastAPI) -> None:
+    """Hazards past their deadline become OVERDUE (state in the DB, restart-safe)."""
+    if await service.mark_overdue(app.state.sessionmaker, app.state.outbox, app.state.clock().astimezone(UTC)):
+        app.state.outbox_signal.set()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,21 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.idempotency_table = idempotency
     app.state.clock = lambda: datetime.now(UTC)
-    kernel_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with kernel_lifespan(app_):
-            task = None
-            if settings.run_overdue_watcher:
-                task = asyncio.create_task(watch_overdue(app_, settings.overdue_check_seconds), name="prevention-overdue-watcher")
-            try:
-                yield
-            finally:
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-
-    app.router.lifespan_context = lifespan
+    if settings.run_overdue_watcher:
+        add_periodic_job(app, "prevention-overdue-watcher", settings.overdue_check_seconds, mark_overdue_hazards)
     return app

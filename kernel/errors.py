@@ -212,7 +212,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    # A driver error on a connection the pool had to throw away (asyncpg during a PostgreSQL restart).
+    if isinstance(exc, DATABASE_UNAVAILABLE) or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
         return await _database_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     violation = Violation(None, "internal", "服务内部错误，请稍后重试并提供请求编号", "Internal error; retry later and quote the request id")

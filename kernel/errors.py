@@ -229,11 +229,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+# Every problem a service operation may answer, documented on each so clients and fuzzers expect them:
+# besides 401/403/422, a body that cannot be parsed at all (400), an unknown id in the path or the
+# body (404), a state or Idempotency-Key conflict (409) and the database being unreachable (503).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": desc, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     for code, desc in {
+        400: "The body cannot be parsed (请求体无法解析)",
         401: "Missing or invalid token (未认证)",
         403: "Role, scope or tenant does not allow this (无权访问)",
+        404: "Not found (不存在)",
+        409: "Conflicts with the current state or an earlier request with the same Idempotency-Key (状态或幂等键冲突)",
         422: "A field breaks a rule (字段不符合规则)",
+        503: "The database cannot be reached; retry later (数据库暂不可用)",
     }.items()
 }

@@ -26,24 +26,7 @@ from services.claims.schemas import (
     VictimOut,
 )
 
-# Besides 401/403/422: a body that cannot be parsed at all (400), an unknown id in the path or the
-# body (404), a state or Idempotency-Key conflict (409). Documented so clients and fuzzers expect them.
-SERVICE_PROBLEMS = {
-    **PROBLEM_RESPONSES,
-    **{
-        code: {"description": description, "content": PROBLEM_RESPONSES[422]["content"]}
-        for code, description in {
-            400: "The body cannot be parsed (请求体无法解析)",
-            404: "Not found (不存在)",
-            409: "Conflicts with the current state or an earlier request with the same Idempotency-Key (状态或幂等键冲突)",
-        }.items()
-    },
-}
-
-router = APIRouter(tags=["claims 理赔"], responses=SERVICE_PROBLEMS)
-
-
-
+router = APIRouter(tags=["claims 理赔"], responses=PROBLEM_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200)]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 
 from contracts.enums import Industry
+from kernel.errors import PROBLEM_RESPONSES
 from kernel.database import SessionDep
 from kernel.idempotency import IdempotencyKey, idempotent
 from services.monitoring import service
@@ -29,9 +30,9 @@ from services.monitoring.schemas import (
     SubscriptionOut,
 )
 
-router = APIRouter(tags=["enterprises"])
-feed_router = APIRouter(tags=["municipal docking"])
-registry_router = APIRouter(tags=["mandatory-enterprise registry"])
+router = APIRouter(tags=["enterprises"], responses=PROBLEM_RESPONSES)
+feed_router = APIRouter(tags=["municipal docking"], responses=PROBLEM_RESPONSES)
+registry_router = APIRouter(tags=["mandatory-enterprise registry"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/enterprises", response_model=EnterpriseViewPage, summary="Enterprises known to the city 全市单位")

@@ -103,3 +103,23 @@ async def test_kpis_count_each_fact_once_by_quarter_and_the_quarterly_report_lis
     async with running_service("monitoring", rebuilt, f"127.0.0.1:{free_port()}", token_mint, run_consumers=False, run_relay=False,
                                run_push_delivery=False) as hub, httpx.AsyncClient(base_url=hub.url, headers=admin) as client:
         assert {r["insurer"]: r for r in (await client.get("/oversight/insurers", params={"year": 2026})).json()}[INSURER] == year
+
+
+async def test_a_year_no_profile_covers_is_refused_naming_the_field_and_the_rule(sqlite_databases, token_mint):
+    """The Measures 2025 apply from 2025-03-29, so a fund year (its limits are those in force on 31 Dec) has them from 2025 on; 2024 has none: a 422, not a 500."""
+    url = await sqlite_databases.create("monitoring")
+    headers = token_mint.headers(Role.EMERGENCY_ADMIN, "EMB")
+    async with running_service("monitoring", url, f"127.0.0.1:{free_port()}", token_mint, run_consumers=False, run_relay=False,
+                               run_push_delivery=False) as server, httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        for year, status, rule in [(1999, 422, None), (2024, 422, "oversight.no_profile_in_force"), (2025, 200, None), (2026, 200, None),
+                                   (2100, 200, None), (2101, 422, None)]:
+            for path in ("/oversight/insurers", f"/oversight/insurers/{INSURER}"):
+                response = await client.get(path, params={"year": year}, headers=headers)
+                assert response.status_code == status, (path, year, response.text)
+                if status == 422:
+                    error = response.json()["errors"][0]
+                    assert error["field"].endswith("year") and error["message_zh"] and error["message_en"], response.text
+                    assert rule is None or error["rule"] == rule
+        for day, status in [("2024-12-31", 422), ("2025-01-01", 200), ("1186-02-10", 422)]:
+            response = await client.post("/oversight/alerts/evaluate", params={"on": day}, headers=headers)
+            assert response.status_code == status, (day, response.text)

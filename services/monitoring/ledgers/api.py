@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from contracts.enums import Industry, Role
 from contracts.events.prevention import HazardStatus
+from kernel.errors import PROBLEM_RESPONSES
 from kernel.auth import Principal, authorize
 from kernel.database import SessionDep
 from services.monitoring import service as hub
@@ -23,7 +24,7 @@ LedgerReader = Annotated[
 ]
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-router = APIRouter(tags=["bureau ledgers"])
+router = APIRouter(tags=["bureau ledgers"], responses=PROBLEM_RESPONSES)
 
 
 def _filters(

@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from contracts.enums import Role
+from contracts.profiles import ProfileNotFound
 from kernel.auth import Principal, authorize
 from kernel.database import SessionDep
-from kernel.errors import NotFound
+from kernel.errors import DomainError, PROBLEM_RESPONSES, NotFound
 from services.monitoring.oversight import dashboard, evaluation, rules
 from contracts.events.monitoring import AlertKind, EvaluationPublished
 from services.monitoring import service as hub
@@ -25,7 +26,22 @@ from services.monitoring.oversight.models import OversightAlert, OversightEvalua
 
 Regulator = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, Role.FINANCE_REGULATOR, scopes=("monitoring:read",)))]
 
-router = APIRouter(prefix="/oversight", tags=["insurer oversight"])
+FundYear = Annotated[int, Query(ge=2000, le=2100, description="Fund year 年度")]
+EvaluationYear = Annotated[int, Path(ge=2000, le=2100, description="Evaluation year 考评年度")]
+
+
+def year_limits(year: int, *, field: str = "year") -> rules.Limits:
+    """The hub's limits for ``year``; a year no jurisdiction profile covers is the caller's 422, not our 500."""
+    try:
+        return rules.year_limits(year)
+    except ProfileNotFound:
+        raise DomainError(
+            "oversight.no_profile_in_force", f"{year}年没有生效的规则配置（现行办法自2025年3月29日起施行）",
+            f"No jurisdiction profile is in force for {year} (the Measures 2025 apply from 2025-03-29)", field=field,
+        ) from None
+
+
+router = APIRouter(prefix="/oversight", tags=["insurer oversight"], responses=PROBLEM_RESPONSES)
 
 
 FACT_FIELDS = {
@@ -47,7 +63,7 @@ async def _kpis(session, year: int, quarter: int | None, insurer: str | None = N
         q = q.where(OversightPolicy.insurer == insurer)
     written = {name: (policies, premium, commission) for name, policies, premium, commission in (await session.execute(q)).all()}
     counted = await facts(session, year, quarter, insurer)
-    cap = rules.year_limits(year).commission_cap
+    cap = year_limits(year).commission_cap
     out = []
     for name in sorted(set(written) | set(counted)):
         policies, premium, commission = written.get(name, (0, Decimal(0), Decimal(0)))
@@ -68,17 +84,17 @@ async def _kpis(session, year: int, quarter: int | None, insurer: str | None = N
 
 
 @router.get("/insurers")
-async def insurers(session: SessionDep, _: Regulator, year: int, quarter: Annotated[int | None, Query(ge=1, le=4)] = None) -> list[dict]:
+async def insurers(session: SessionDep, _: Regulator, year: FundYear, quarter: Annotated[int | None, Query(ge=1, le=4)] = None) -> list[dict]:
     return await _kpis(session, year, quarter)
 
 
 @router.get("/insurers/{insurer}")
-async def insurer(session: SessionDep, _: Regulator, insurer: str, year: int) -> dict:
+async def insurer(session: SessionDep, _: Regulator, insurer: Annotated[str, Path(max_length=64)], year: FundYear) -> dict:
     quarters = [await _kpis(session, year, q, insurer) for q in (1, 2, 3, 4)]
     total = await _kpis(session, year, None, insurer)
     collected, accrued, spent = await fund_totals(session, insurer, year)
     share = rules.ratio(spent, collected)
-    lim = rules.year_limits(year)
+    lim = year_limits(year)
     fund = {
         "collected_premium": str(collected), "prevention_accrued": str(accrued), "prevention_spent": str(spent),
         "spend_ratio": None if share is None else str(share), "spend_target": str(lim.spend_target), "spend_cap": str(lim.spend_cap),
@@ -95,7 +111,7 @@ async def quarterly_report(
     """The quarter's KPIs, the prevention fund to date, and the alerts raised on the insurer in the quarter."""
     kpis = await _kpis(session, year, quarter, insurer)
     collected, accrued, spent = await fund_totals(session, insurer, year)
-    lim = rules.year_limits(year)
+    lim = year_limits(year)
     first = date(year, 3 * quarter - 2, 1)
     after = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
     raised = (
@@ -148,7 +164,7 @@ async def evaluate_alerts(session: SessionDep, principal: Evaluator, on: date) -
     now = datetime.now(UTC)
     raised: list[str] = []
     elapsed = rules.ratio_of_year(on)
-    target = rules.year_limits(on.year).spend_target
+    target = year_limits(on.year, field="on").spend_target
     insurers = (await session.scalars(select(OversightFundEntry.insurer).where(OversightFundEntry.year == on.year).distinct())).all()
     for insurer in sorted(insurers):
         collected, _accrued, spent = await fund_totals(session, insurer, on.year)
@@ -176,12 +192,12 @@ async def evaluate_alerts(session: SessionDep, principal: Evaluator, on: date) -
 
 
 EvaluationWriter = Annotated[Principal, Depends(authorize(Role.EMERGENCY_ADMIN, scopes=("evaluation:write",)))]
-evaluations = APIRouter(prefix="/evaluations", tags=["annual evaluation"])
+evaluations = APIRouter(prefix="/evaluations", tags=["annual evaluation"], responses=PROBLEM_RESPONSES)
 public = APIRouter(prefix="/public", tags=["public disclosure"])
 
 
 @evaluations.post("/{year}")
-async def compute_evaluation(session: SessionDep, _: EvaluationWriter, year: int) -> dict:
+async def compute_evaluation(session: SessionDep, _: EvaluationWriter, year: EvaluationYear) -> dict:
     """(Re)compute the year's evaluation; a published one is frozen and returned as published."""
     row = await session.get(OversightEvaluation, year)
     if row is not None and row.published_on is not None:
@@ -195,7 +211,7 @@ async def compute_evaluation(session: SessionDep, _: EvaluationWriter, year: int
 
 
 @evaluations.post("/{year}/publish")
-async def publish_evaluation(session: SessionDep, _: EvaluationWriter, year: int) -> dict:
+async def publish_evaluation(session: SessionDep, _: EvaluationWriter, year: EvaluationYear) -> dict:
     row = await session.get(OversightEvaluation, year)
     if row is None:
         raise NotFound("evaluation.not_found", "该年度尚未计算综合评价", "No evaluation computed for this year")

@@ -1,8 +1,9 @@
 """API fuzzing with Schemathesis through the gateway: every operation of its merged OpenAPI document.
 
 The whole platform's HTTP side runs in-process on real ports, in a thread of its own (Schemathesis
-calls synchronously): the four services (SQLite, no broker: consumers, relay and background jobs
-off) behind the real gateway, whose clients are created the way the launcher does and whose tokens
+calls synchronously): the four services (on SQLite, then on PostgreSQL when it answers, which
+refuses what SQLite lets through, such as a NUL in a string; no broker: consumers, relay and
+background jobs off) behind the real gateway, whose clients are created the way the launcher does and whose tokens
 come from its own ``POST /oauth/token``. The document fuzzed is the one the gateway serves at
 ``/openapi.json``; the list of operations is built the same way (:func:`gateway.openapi.merge_documents`
 over each app's own document) when the tests are collected, and a test checks the two agree, so no
@@ -49,7 +50,7 @@ from kernel.migrate import upgrade
 from tests.claims.claims_support import policy_issued
 from tests.claims.claims_support import report_body
 from tests.claims.claims_support import seed as seed_claims_db
-from tests.conftest import Databases, running_service
+from tests.conftest import BACKENDS, Databases, running_service
 from tests.policy.policy_support import quote_body, roster
 from tests.prevention.prevention_support import institution_body, premium
 from tests.prevention.prevention_support import seed as seed_prevention_db
@@ -172,7 +173,7 @@ async def seed(client: httpx.AsyncClient, stack: Stack, databases: dict[str, str
     stack.existing["monitoring"] = {"subscription_id": subscription["id"], "insurer": insurer, "year": str(today.year)}
 
 
-def _serve(directory: Path) -> Iterator[Stack]:
+def _serve(directory: Path, backend: str) -> Iterator[Stack]:
     started: dict[str, object] = {}
     ready, stop = threading.Event(), threading.Event()
 
@@ -181,7 +182,8 @@ def _serve(directory: Path) -> Iterator[Stack]:
             async with contextlib.AsyncExitStack() as exit_stack:
                 private_key, public_key = ensure_keypair(directory / "keys")
                 keys = SimpleNamespace(public_key_file=public_key)  # the services trust the gateway's key
-                dbs = Databases("sqlite", directory)
+                dbs = Databases(backend, directory)
+                exit_stack.push_async_callback(dbs.drop_all)
                 databases, urls = {}, {}
                 for service in SERVICES:
                     databases[service] = await dbs.create(service)
@@ -222,9 +224,9 @@ def _serve(directory: Path) -> Iterator[Stack]:
         thread.join(30)
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> Iterator[Stack]:
-    yield from _serve(tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def platform(request, tmp_path_factory) -> Iterator[Stack]:
+    yield from _serve(tmp_path_factory.mktemp("fuzz"), request.param)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -281,6 +282,29 @@ async def inject(platform: Platform, proxy: TcpProxy, progress, plan: list[tuple
         print(f"  fault at {share:.0%} of the run: {done}", flush=True)
 
 
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
+
+
+def server_errors(logs: Path) -> dict[str, dict[str, int]]:
+    """What each 500 was: the last line of the traceback each process logged with it, counted per process."""
+    found: dict[str, dict[str, int]] = {}
+    for log in sorted(logs.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if "unhandled error on" not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            # The last "module.ExceptionType: message" line: the error as raised, without SQLAlchemy's footer.
+            raised = [part for part in str(record.get("exc_info") or "").splitlines() if _RAISED.match(part)]
+            method = str(record.get("message", "")).split(" ")[3:4] or ["?"]
+            cause = f"{method[0]}: {raised[-1] if raised else '?'}"[:300]
+            counts = found.setdefault(log.stem, {})
+            counts[cause] = counts.get(cause, 0) + 1
+    return found
+
+
 async def run(args) -> dict:
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="anzexian-faults-"))
@@ -347,6 +371,7 @@ async def run(args) -> dict:
             "reconciliation": await reconcile(layout),
         }
     finally:
+        report["server_errors"] = server_errors(work / "var" / "logs")
         await asyncio.to_thread(platform.stop)
         await proxy.close()
         if use_pg:
@@ -380,6 +405,10 @@ def markdown(report: dict) -> str:
         f"{r['policies']} policies, missing in the hub {r['policies_missing_in_hub']}, in claims {r['policies_missing_in_claims']}; "
         f"dead-lettered {r['dead_lettered']}.",
     ]
+    causes = [(process, cause, n) for process, counts in report.get("server_errors", {}).items() for cause, n in counts.items()]
+    if causes:
+        lines += ["", "What the 500s were (from the processes' logs):", "", "| process | error | count |", "| --- | --- | --- |",
+                  *[f"| {process} | {cause.replace('|', '/')} | {n} |" for process, cause, n in causes]]
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +27,7 @@ from contracts.events.envelope import parse_cloudevent
 from contracts.events.registry import EVENT_TYPES
 from contracts.topics import dead_letter_topic
 from kernel import metrics
+from kernel.errors import database_away
 from kernel.kafka import ensure_topics, new_consumer, new_producer
 from kernel.messaging_tables import MessagingTables
 from kernel.settings import ServiceSettings
@@ -35,7 +35,11 @@ from kernel.settings import ServiceSettings
 logger = logging.getLogger("kernel.consumer")
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-INFRASTRUCTURE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, OSError)
+
+
+def infrastructure_error(exc: BaseException) -> bool:
+    """The database or the network is away: wait and retry; the event is not to blame."""
+    return isinstance(exc, OSError) or database_away(exc)
 
 
 class _RunFailed(Exception):
@@ -144,7 +148,9 @@ class ConsumerRunner:
                 # for the database), and the batch goes on after it. Order within the partition holds.
                 try:
                     applied = await self._apply_run(records[i:])
-                except INFRASTRUCTURE_ERRORS:
+                except Exception as exc:
+                    if not infrastructure_error(exc):
+                        raise
                     applied = 0
                 if applied:
                     i += applied
@@ -200,9 +206,9 @@ class ConsumerRunner:
                         continue
                     try:
                         await handler(session, envelope)
-                    except INFRASTRUCTURE_ERRORS:
-                        raise
-                    except Exception:
+                    except Exception as exc:
+                        if infrastructure_error(exc):
+                            raise
                         failed_at = k
                         break
                     seen.add(envelope["id"])
@@ -217,9 +223,9 @@ class ConsumerRunner:
                     await session.execute(self.inbox.insert(), inbox_rows)
         except _RunFailed:
             pass
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
+            if infrastructure_error(exc):
+                raise
             # Failed at the run's final flush or commit, with no handler to blame: let the
             # one-at-a-time path take the first record (it finds the culprit and parks it).
             logger.info("run of %d events failed at commit (%r); applying one at a time", len(envelopes), exc)
@@ -248,14 +254,15 @@ class ConsumerRunner:
             attempt += 1
             try:
                 return await self._apply(record, envelope, handler)
-            except INFRASTRUCTURE_ERRORS:
-                # The database is away: wait for it, do not blame the event.
-                logger.warning("database unavailable while applying %s; retrying", envelope["id"], exc_info=True)
-                attempt -= 1
-                await asyncio.sleep(1.0)
-                if self._stopping.is_set():
-                    raise
             except Exception as exc:
+                if infrastructure_error(exc):
+                    # The database is away: wait for it, do not blame the event.
+                    logger.warning("database unavailable while applying %s; retrying", envelope["id"], exc_info=True)
+                    attempt -= 1
+                    await asyncio.sleep(1.0)
+                    if self._stopping.is_set():
+                        raise
+                    continue
                 logger.warning("handler failed for %s (attempt %d/%d): %r", envelope["id"], attempt, self.settings.consumer_max_attempts, exc)
                 if attempt >= self.settings.consumer_max_attempts:
                     await self._dead_letter(record, envelope, repr(exc), attempts=attempt)

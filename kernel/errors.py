@@ -203,6 +203,22 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 # The database is away (restarting, failing over, out of connections): the request did nothing
 # and may be retried, which a 503 with Retry-After says better than a 500.
 DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, ConnectionError)
+# SQLSTATEs of a server that is away rather than of a bad statement: class 08 (connection exception),
+# class 53 (insufficient resources: too many connections) and 57P01–57P05 (shutting down, restarting,
+# cannot connect now). asyncpg's errors reach us as a plain DBAPIError carrying only the SQLSTATE.
+_AWAY_SQLSTATES = ("08", "53", "57P")
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot serve now (retry later), not that the request was wrong."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:  # a connection the pool had to throw away
+            return True
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(state, str) and state.startswith(_AWAY_SQLSTATES)
+    return False
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -212,8 +228,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # A driver error on a connection the pool had to throw away (asyncpg during a PostgreSQL restart).
-    if isinstance(exc, DATABASE_UNAVAILABLE) or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+    # Driver errors of a database that is away (asyncpg during a PostgreSQL restart, say).
+    if database_away(exc):
         return await _database_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     violation = Violation(None, "internal", "服务内部错误，请稍后重试并提供请求编号", "Internal error; retry later and quote the request id")

@@ -7,7 +7,9 @@ Runs the platform as the embedded default does (broker, gateway, four services a
 with a TCP proxy (devstack/tcp_proxy.py) between every service and the broker, and on PostgreSQL
 when it answers on 127.0.0.1:5432 (else SQLite, and the PostgreSQL restart is skipped and reported).
 While a fixed number of mixed business operations run through the gateway (enterprise, roster,
-quote, policy issue, premium receipt, enterprise change, read back), at random points of the run:
+quote, policy issue, premium receipt, enterprise change, read back on the policy service; an
+accident report on the claims service and a hazard on the prevention service, each once the
+policy's event has reached that service), at random points of the run:
 the broker is cut ``--cuts`` times for ``--cut-seconds``; each service in ``--kill`` is killed with
 SIGKILL and started again; PostgreSQL is restarted once.
 
@@ -35,6 +37,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +56,12 @@ PG_ADMIN = os.environ.get("FAULTS_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.
 # ≈ 80 s: longer than any fault of the run and than the lease of a key claimed by a killed process (60 s).
 RETRY_DELAYS = (0.2, 0.5, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)
 RETRYABLE_CONFLICTS = {"urn:anzexian:problem:idempotency.request_in_progress"}
-STEPS_PER_CHAIN = 7
+# The claims and prevention services learn of a policy from its event: until it arrives (later still
+# while the broker is cut or a consumer restarts) they answer that there is no such policy, and the
+# insurer's system tries again, for up to EVENT_WAIT_SECONDS.
+AWAITING_EVENT = {"urn:anzexian:problem:claim.no_policy_in_force", "urn:anzexian:problem:service.no_policy"}
+EVENT_WAIT_SECONDS = 120.0
+STEPS_PER_CHAIN = 9
 
 
 @dataclass
@@ -62,6 +70,7 @@ class Tally:
     clear_errors: int = 0
     unclear: list[str] = field(default_factory=list)
     retried: int = 0
+    waited_for_event: int = 0
     chains_completed: int = 0
     chains_failed: list[str] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=dict)
@@ -114,8 +123,12 @@ class Insurer:
                 self.tally.clear_errors += 1
                 if response.status_code >= 500 or response.status_code == 429:
                     return "retry"
+                kind = response.json().get("type")
+                if kind in AWAITING_EVENT:
+                    self.tally.waited_for_event += 1
+                    return "wait"
                 # The first attempt's process died holding the key: retry until its claim lapses.
-                return "retry" if response.json().get("type") in RETRYABLE_CONFLICTS else "final"
+                return "retry" if kind in RETRYABLE_CONFLICTS else "final"
             self.tally.unclear.append(f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:120]}")
             return "retry"
         # A connection the gateway dropped or a client timeout: not a clear answer.
@@ -129,7 +142,10 @@ class Insurer:
 
     async def call(self, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
         headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
-        for delay in (*RETRY_DELAYS, None):
+        delays = iter((*RETRY_DELAYS, None))
+        delay: float | None = next(delays)
+        waiting_until = time.monotonic() + EVENT_WAIT_SECONDS
+        while True:
             response, error = None, None
             try:
                 response = await self.client.request(method, path, json=body, headers=self.headers | headers)
@@ -137,21 +153,31 @@ class Insurer:
                 error = exc
             if response is not None and response.status_code == 401:
                 await self.login()
+                delay = next(delays)
+                if delay is None:
+                    raise RuntimeError(f"{method} {path}: still refused after logging in again")
                 continue
             verdict = self._count(response, error)
+            if verdict == "wait" and time.monotonic() < waiting_until:
+                await asyncio.sleep(0.5)
+                continue
             if verdict == "ok":
                 if response.status_code != expect:
                     raise RuntimeError(f"{method} {path}: {response.status_code}, expected {expect}")
                 return response.json()
-            if verdict == "final" or delay is None:
+            if verdict in ("final", "wait") or delay is None:
                 raise RuntimeError(f"{method} {path}: {response.status_code if response is not None else error} {response.text[:200] if response is not None else ''}")
             self.tally.retried += 1
             await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+            delay = next(delays)
 
 
 async def chain(insurer: Insurer, n: int, salt: int) -> None:
-    """Seven business operations on one enterprise, as an insurer system does them."""
+    """Nine business operations on one enterprise, as an insurer system does them, across three services.
+
+    The policy runs from a month ago, so that today an accident can be reported under it and a
+    hazard recorded against it.
+    """
     api = "/api/v1/policy"
     code = _credit_code(n, salt)
     enterprise = {"credit_code": code, "name": f"故障演练单位{n}", "industry": "CONSTRUCTION", "district": "朝阳区",
@@ -159,13 +185,24 @@ async def chain(insurer: Insurer, n: int, salt: int) -> None:
     await insurer.call("POST", f"{api}/enterprises", enterprise, 201)
     members = [{"resident_id": _resident_id(i), "name": f"员工{i}", "employment_type": "REGULAR", "insured_amount": "400000"} for i in range(5)]
     await insurer.call("PUT", f"{api}/enterprises/{code}/roster", {"members": members}, 200)
-    quote = await insurer.call("POST", f"{api}/quotes", {"credit_code": code, "period_start": "2027-01-01", "period_end": "2027-12-31",
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=30)
+    quote = await insurer.call("POST", f"{api}/quotes", {"credit_code": code, "period_start": start.isoformat(),
+                                                        "period_end": (start + timedelta(days=364)).isoformat(),
                                                         "per_person_limit": "400000", "commission": "0"}, 201)
     policy = await insurer.call("POST", f"{api}/policies", {"quote_id": quote["quote_id"]}, 201)
-    await insurer.call("POST", f"{api}/policies/{policy['policy_no']}/premium-receipts", {"amount": "500.00", "received_on": "2027-01-05"}, 201)
+    policy_no = policy["policy_no"]
+    await insurer.call("POST", f"{api}/policies/{policy_no}/premium-receipts", {"amount": "500.00", "received_on": start.isoformat()}, 201)
     change = {k: v for k, v in enterprise.items() if k != "credit_code"} | {"headcount": 6}
     await insurer.call("PUT", f"{api}/enterprises/{code}", change, 200)
-    await insurer.call("GET", f"{api}/policies/{policy['policy_no']}", None, 200)
+    await insurer.call("GET", f"{api}/policies/{policy_no}", None, 200)
+    occurred = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    await insurer.call("POST", "/api/v1/claims/claims", {
+        "policy_no": policy_no, "occurred_at": occurred, "place": f"北京市朝阳区演练路{n}号", "accident_type": "COLLAPSE", "deaths": 0,
+        "serious_injuries": 0, "minor_injuries": 1, "direct_loss": "20000", "description": "脚手架局部坍塌"}, 201)
+    await insurer.call("POST", "/api/v1/prevention/hazards", {
+        "credit_code": code, "policy_no": policy_no, "level": "GENERAL", "description": "配电箱未接地", "found_on": today.isoformat(),
+        "deadline": (today + timedelta(days=14)).isoformat()}, 201)
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -365,7 +402,8 @@ async def run(args) -> dict:
             "traffic_seconds": round(traffic_seconds, 1),
             "operations_done": tally.operations, "operations_per_second": round(tally.operations / traffic_seconds, 1),
             "attempts": {"succeeded": tally.ok, "clear_errors": tally.clear_errors, "unclear": len(tally.unclear), "retried": tally.retried,
-                         "by_status": tally.by_status, "unclear_sample": tally.unclear[:10]},
+                         "by_status": tally.by_status, "unclear_sample": tally.unclear[:10],
+                         "waited_for_event": tally.waited_for_event},
             "chains": {"completed": tally.chains_completed, "failed": len(tally.chains_failed), "failed_sample": tally.chains_failed[:5]},
             "faults": faults, "drained": settled,
             "reconciliation": await reconcile(layout),
@@ -399,7 +437,8 @@ def markdown(report: dict) -> str:
         "| fault | at share of run | took (s) |", "| --- | --- | --- |",
         *[f"| {f['fault']} | {f['at_share']:.0%} | {f['seconds']} |" for f in report["faults"]], "",
         f"Attempts: {a['succeeded']} succeeded, {a['clear_errors']} failed with a clear error (problem+json), "
-        f"{a['unclear']} unclear; {a['retried']} retried with their idempotency key. By status: {a['by_status']}.", "",
+        f"{a['unclear']} unclear; {a['retried']} retried with their idempotency key; {a.get('waited_for_event', 0)} answered that the "
+        f"policy was not known yet (its event still on the way) and were asked again. By status: {a['by_status']}.", "",
         f"Reconciliation: {sum(r['events_written'].values())} events written {r['events_written']}, {r['events_archived']} archived by the hub; "
         f"lost {r['lost']}, applied twice {r['applied_twice']}; {r['enterprises']} enterprises, revision mismatches {r['enterprise_revision_mismatch']}; "
         f"{r['policies']} policies, missing in the hub {r['policies_missing_in_hub']}, in claims {r['policies_missing_in_claims']}; "

@@ -35,7 +35,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from contracts.auth import ROLE_SCOPES
 from contracts.enums import Role
@@ -58,7 +64,11 @@ from tests.support.factories import enterprise_body
 from tests.support.servers import serve
 
 MAX_EXAMPLES = 25
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+CHECKS = [
+    not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance,
+    negative_data_rejection,  # a request that breaks the document is refused with a 4xx
+    ignored_auth,  # the same request without the token is refused
+]
 SERVICES = ("policy", "claims", "prevention", "monitoring")
 TENANTS = {
     Role.INSURER: ("PICC-BJ", ()),

@@ -90,6 +90,7 @@ async def dashboard() -> str:
     return PAGE
 
 
-@router.get("/plotly.min.js")
+@router.get("/plotly.min.js", response_class=FileResponse,
+            responses={200: {"content": {"text/javascript": {"schema": {"type": "string"}}}, "description": "Plotly, served locally (no CDN)"}})
 async def plotly_js() -> FileResponse:
     return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})

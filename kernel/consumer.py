@@ -196,6 +196,8 @@ class ConsumerRunner:
             async with self.sessionmaker() as session, session.begin():
                 ids = [e["id"] for e in envelopes]
                 seen = set((await session.execute(select(self.inbox.c.event_id).where(self.inbox.c.event_id.in_(ids)))).scalars())
+                # Handlers may look ahead at the run (to load what it touches in one query per table).
+                session.info["run"] = [e for e in envelopes if e["id"] not in seen]
                 inbox_rows = []
                 for k, (record, envelope) in enumerate(zip(records, envelopes)):
                     handler = self.handlers.get(envelope["type"])

@@ -21,6 +21,7 @@ from kernel.consumer import Handler
 from services.monitoring.ledgers.handlers import READ_MODELS as LEDGER_READ_MODELS
 from services.monitoring.models import ArchivedEvent, EnterpriseView, PolicyCoverView
 from services.monitoring.oversight.handlers import READ_MODELS as OVERSIGHT_READ_MODELS
+from services.monitoring.rows import add_row, get_row, keyed
 
 
 # Any constant: the key of the PostgreSQL advisory lock that orders archive inserts across replicas.
@@ -65,10 +66,9 @@ async def archive_event(session: AsyncSession, envelope: dict[str, Any]) -> None
 async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, Any]) -> None:
     payload = EnterpriseRegistered.model_validate(envelope["data"])
     event_time = datetime.fromisoformat(envelope["time"])
-    view = await session.get(EnterpriseView, payload.credit_code)
+    view = await get_row(session, EnterpriseView, payload.credit_code)
     if view is None:
-        view = EnterpriseView(credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time)
-        session.add(view)
+        view = add_row(session, EnterpriseView(credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time), payload.credit_code)
     elif view.last_event_time.replace(tzinfo=event_time.tzinfo) > event_time:
         return
     view.name = payload.name
@@ -84,10 +84,9 @@ async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, An
 async def on_policy_issued(session: AsyncSession, envelope: dict[str, Any]) -> None:
     """An issued or renewed policy: the unit is covered from its first to its last day (保险期间)."""
     payload = PolicyIssued.model_validate({k: v for k, v in envelope["data"].items() if k != "previous_policy_no"})
-    cover = await session.get(PolicyCoverView, payload.policy_no)
+    cover = await get_row(session, PolicyCoverView, payload.policy_no)
     if cover is None:
-        cover = PolicyCoverView(policy_no=payload.policy_no)
-        session.add(cover)
+        cover = add_row(session, PolicyCoverView(policy_no=payload.policy_no), payload.policy_no)
     cover.credit_code = payload.credit_code
     cover.insurer = payload.insurer
     cover.industry = payload.industry.value
@@ -98,11 +97,14 @@ async def on_policy_issued(session: AsyncSession, envelope: dict[str, Any]) -> N
 
 async def on_policy_cancelled(session: AsyncSession, envelope: dict[str, Any]) -> None:
     payload = PolicyCancelled.model_validate(envelope["data"])
-    cover = await session.get(PolicyCoverView, payload.policy_no)
+    cover = await get_row(session, PolicyCoverView, payload.policy_no)
     # A policy's events share its unit's partition, so the issue was applied before its cancellation.
     if cover is not None:
         cover.cancelled_from = payload.effective_date
 
+
+keyed(EnterpriseView, (EnterpriseRegistered,), lambda data: data["credit_code"])
+keyed(PolicyCoverView, (PolicyIssued, PolicyRenewed, PolicyCancelled), lambda data: data["policy_no"])
 
 READ_MODEL_HANDLERS: dict[str, Handler] = {
     EnterpriseRegistered.event_type: on_enterprise_registered,

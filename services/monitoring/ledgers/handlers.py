@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events.prevention import HazardFound, HazardStatus, HazardStatusChanged, ServiceRecorded
 from kernel.consumer import Handler
 from services.monitoring.ledgers.models import LedgerHazard, LedgerServiceRecord
+from services.monitoring.rows import add_row, get_row, keyed
 
 
 def _aware(moment: datetime) -> datetime:
@@ -23,16 +24,15 @@ def _aware(moment: datetime) -> datetime:
 
 async def on_hazard_found(session: AsyncSession, envelope: dict[str, Any]) -> None:
     p = HazardFound.model_validate(envelope["data"])
-    row = await session.get(LedgerHazard, p.hazard_id)
+    row = await get_row(session, LedgerHazard, p.hazard_id)
     if row is None:
-        row = LedgerHazard(
+        row = add_row(session, LedgerHazard(
             hazard_id=p.hazard_id,
             credit_code=p.credit_code,
             status=HazardStatus.OPEN.value,
             counts_as_self_inspection=False,
             enforcement_basis=True,
-        )
-        session.add(row)
+        ), p.hazard_id)
     row.credit_code, row.insurer, row.policy_no, row.record_id = p.credit_code, p.insurer, p.policy_no, p.record_id
     row.level, row.description, row.found_on, row.deadline = p.level.value, p.description, p.found_on, p.deadline
 
@@ -40,11 +40,10 @@ async def on_hazard_found(session: AsyncSession, envelope: dict[str, Any]) -> No
 async def on_hazard_status_changed(session: AsyncSession, envelope: dict[str, Any]) -> None:
     p = HazardStatusChanged.model_validate(envelope["data"])
     changed_at = _aware(p.changed_at)
-    row = await session.get(LedgerHazard, p.hazard_id)
+    row = await get_row(session, LedgerHazard, p.hazard_id)
     if row is None:
-        row = LedgerHazard(hazard_id=p.hazard_id, credit_code=p.credit_code, insurer=p.insurer)
+        row = add_row(session, LedgerHazard(hazard_id=p.hazard_id, credit_code=p.credit_code, insurer=p.insurer), p.hazard_id)
         row.level = "MAJOR" if p.major else None
-        session.add(row)
     elif row.status_changed_at is not None and _aware(row.status_changed_at) > changed_at:
         return  # an older change arriving late
     row.status = p.status.value
@@ -57,15 +56,17 @@ async def on_hazard_status_changed(session: AsyncSession, envelope: dict[str, An
 
 async def on_service_recorded(session: AsyncSession, envelope: dict[str, Any]) -> None:
     p = ServiceRecorded.model_validate(envelope["data"])
-    row = await session.get(LedgerServiceRecord, p.record_id)
+    row = await get_row(session, LedgerServiceRecord, p.record_id)
     if row is None:
-        row = LedgerServiceRecord(record_id=p.record_id)
-        session.add(row)
+        row = add_row(session, LedgerServiceRecord(record_id=p.record_id), p.record_id)
     row.credit_code, row.policy_no, row.insurer, row.institution_code = p.credit_code, p.policy_no, p.insurer, p.institution_code
     row.item, row.performed_on, row.staff, row.cost, row.hazards_found = (
         p.item.value, p.performed_on, "、".join(p.staff), p.cost, p.hazards_found
     )
 
+
+keyed(LedgerHazard, (HazardFound, HazardStatusChanged), lambda data: data["hazard_id"])
+keyed(LedgerServiceRecord, (ServiceRecorded,), lambda data: data["record_id"])
 
 READ_MODELS: dict[str, Handler] = {
     HazardFound.event_type: on_hazard_found,

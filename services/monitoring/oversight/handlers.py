@@ -12,8 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events.claims import AccidentReported, ClaimPrepaid, ClaimSettled, FastTrackOpened, FastTrackOverdue
@@ -33,6 +31,7 @@ from kernel.outbox import Outbox
 from services.monitoring.models import messaging
 from services.monitoring.oversight import rules
 from services.monitoring.oversight.models import OversightAlert, OversightFact, OversightFundEntry, OversightFundYear, OversightPolicy
+from services.monitoring.rows import add_row, get_row, insert_later, keyed
 
 outbox = Outbox(messaging, "monitoring")
 
@@ -78,10 +77,9 @@ def _event_time(envelope: dict[str, Any]) -> datetime:
 async def on_policy_written(session: AsyncSession, envelope: dict[str, Any]) -> None:
     model = PolicyRenewed if envelope["type"] == PolicyRenewed.event_type else PolicyIssued
     p = model.model_validate(envelope["data"])
-    row = await session.get(OversightPolicy, p.policy_no)
+    row = await get_row(session, OversightPolicy, p.policy_no)
     if row is None:
-        row = OversightPolicy(policy_no=p.policy_no)
-        session.add(row)
+        row = add_row(session, OversightPolicy(policy_no=p.policy_no), p.policy_no)
     row.insurer, row.credit_code = p.insurer, p.credit_code
     row.year, row.quarter = p.period_start.year, rules.quarter_of(p.period_start)
     row.premium, row.commission = p.premium, p.commission
@@ -121,13 +119,6 @@ async def on_institution_registered(session: AsyncSession, envelope: dict[str, A
     )
 
 
-def insert_once(session: AsyncSession, table, values: dict):
-    """INSERT … ON CONFLICT DO NOTHING on the session's dialect: one statement, no read first."""
-    dialect = session.bind.dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return session.execute(insert(table).values(**values).on_conflict_do_nothing())
-
-
 async def fund_totals(session: AsyncSession, insurer: str, year: int) -> tuple[Decimal, Decimal, Decimal]:
     """Collected premium, accrued and spent of one insurer's fund year (running totals)."""
     totals = await session.get(OversightFundYear, (insurer, year))
@@ -140,16 +131,16 @@ async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None
     spent = envelope["type"] == FundSpent.event_type
     p = (FundSpent if spent else FundAccrued).model_validate(envelope["data"])
     collected_change = Decimal(0) if spent else p.collected_premium
-    added = await insert_once(session, OversightFundEntry.__table__, {
-        "entry_id": p.entry_id, "insurer": p.insurer, "year": p.year, "kind": "SPENT" if spent else "ACCRUED",
-        "collected_premium": collected_change, "amount": p.amount,
-    })
-    if added.rowcount != 1:
+    if await get_row(session, OversightFundEntry, p.entry_id) is not None:
         return  # this entry was counted already
-    totals = await session.get(OversightFundYear, (p.insurer, p.year))
+    add_row(session, OversightFundEntry(
+        entry_id=p.entry_id, insurer=p.insurer, year=p.year, kind="SPENT" if spent else "ACCRUED", collected_premium=collected_change, amount=p.amount,
+    ), p.entry_id)
+    totals = await get_row(session, OversightFundYear, (p.insurer, p.year))
     if totals is None:
-        totals = OversightFundYear(insurer=p.insurer, year=p.year, collected_premium=Decimal(0), accrued=Decimal(0), spent=Decimal(0))
-        session.add(totals)
+        totals = add_row(session, OversightFundYear(
+            insurer=p.insurer, year=p.year, collected_premium=Decimal(0), accrued=Decimal(0), spent=Decimal(0),
+        ), (p.insurer, p.year))
     totals.collected_premium += collected_change
     if spent:
         totals.spent += p.amount
@@ -184,7 +175,7 @@ async def add_fact(session: AsyncSession, key: str, kind: str, insurer: str | No
     if not insurer:
         return
     day = _day(when)
-    await insert_once(session, OversightFact.__table__, {
+    insert_later(session, OversightFact.__table__, {
         "fact_key": key, "insurer": insurer, "year": day.year, "quarter": rules.quarter_of(day), "kind": kind, "amount": amount,
     })
 
@@ -258,6 +249,10 @@ async def facts(session: AsyncSession, year: int, quarter: int | None = None, in
         out.setdefault(name, {})[kind] = Decimal(total or 0)
     return out
 
+
+keyed(OversightPolicy, (PolicyIssued, PolicyRenewed), lambda data: data["policy_no"])
+keyed(OversightFundEntry, (FundAccrued, FundSpent), lambda data: data["entry_id"])
+keyed(OversightFundYear, (FundAccrued, FundSpent), lambda data: (data["insurer"], int(data["year"])))
 
 READ_MODELS: dict[str, Handler] = {
     FundAccrued.event_type: on_fund_entry,

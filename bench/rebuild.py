@@ -146,7 +146,7 @@ async def bare_consume(bootstrap: str, topics: list[str], count: int) -> dict:
                     started = time.perf_counter()
                 for record in records:
                     json.loads(record.value)  # the parse every consumer does
-                seen += sum(len(r) for r in batch.values())
+            seen += sum(len(r) for r in batch.values())
     finally:
         await consumer.stop()
     seconds = time.perf_counter() - (started or time.perf_counter())

@@ -16,6 +16,9 @@ from contracts.events.registry import EVENT_TYPES
 from kernel.messaging_tables import MessagingTables
 from kernel.tracing import current_traceparent
 
+# Key in ``session.info``: this session wrote at least one outbox row.
+ENQUEUED = "outbox_enqueued"
+
 
 class Outbox:
     def __init__(self, tables: MessagingTables, service: str) -> None:
@@ -49,6 +52,7 @@ class Outbox:
             # Serialize writers of one key until commit, so the id order of a key's rows is their
             # commit order and the relay can publish them in that order.
             await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": partition_key})
+        session.info[ENQUEUED] = True  # the request session wakes the relay only when this is set
         await session.execute(
             self.table.insert().values(
                 event_id=envelope["id"],

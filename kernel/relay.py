@@ -103,6 +103,9 @@ class OutboxRelay:
         backoff = 0.1
         while not self._stopping.is_set():
             await self._measure_backlog()
+            # Cleared before the claim: a commit from now on sets it again and is picked up by the next
+            # pass, one from before is visible to this claim. No wake-up is lost, none is spent on nothing.
+            self.signal.clear()
             try:
                 published = await self.publish_once()
                 self.broker_reachable = True
@@ -115,8 +118,9 @@ class OutboxRelay:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            if published == 0:
-                self.signal.clear()
+            if published < self.settings.relay_batch_size:
+                # Drained (a full batch means more may be waiting): sleep until a request commits an
+                # event, or the poll interval passes (events written by other processes, expired leases).
                 await self._sleep(self.settings.relay_poll_seconds, wake_on_signal=True)
 
     async def _sleep(self, seconds: float, wake_on_signal: bool = False) -> None:

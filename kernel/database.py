@@ -23,6 +23,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+BEGIN = "BEGIN IMMEDIATE"
 # Rows a SELECT brings back in the same thread hop as its execution; a larger result is fetched on
 # in further hops (as SQLAlchemy asks for it), so a streamed result still holds one batch at a time.
 PREFETCH_ROWS = 1000
@@ -53,7 +54,10 @@ class _OneHopCursor:
         await self.close()
 
     def _run(self, call: Callable[[sqlite3.Cursor], Any]) -> list[Any]:
-        # On the connection's thread: execute, note what the driver says, fetch the first rows.
+        # On the connection's thread: begin if due, execute, note what the driver says, fetch the first rows.
+        if self._connection.begin_pending:
+            self._connection.begin_pending = False
+            self._connection._conn.execute(BEGIN)
         cursor = self._cursor = self._cursor or self._connection._conn.cursor()
         call(cursor)
         self.description = cursor.description
@@ -65,6 +69,11 @@ class _OneHopCursor:
         return rows
 
     async def execute(self, sql: str, parameters: Any = None) -> _OneHopCursor:
+        if sql == BEGIN:
+            # Sent with the transaction's first statement, in its hop: a lock wait happens there.
+            self._connection.begin_pending = True
+            self._rows, self.description, self.rowcount = [], None, -1
+            return self
         params = [] if parameters is None else parameters
         self._rows = await self._connection._execute(self._run, lambda c: c.execute(sql, params))
         return self
@@ -109,8 +118,22 @@ class _OneHopCursor:
 class _OneHopConnection(aiosqlite.Connection):
     """aiosqlite's connection (its own thread, so a waiting lock never blocks the event loop), with cursors that hop once."""
 
+    begin_pending = False
+
     def cursor(self) -> _OneHopCursor:  # type: ignore[override]  # awaited through __aenter__ by SQLAlchemy
         return _OneHopCursor(self)
+
+    async def commit(self) -> None:
+        if self.begin_pending:  # a transaction without a statement: nothing was begun, nothing to end
+            self.begin_pending = False
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+            return
+        await super().rollback()
 
 
 def _open_sqlite(database: str, **kwargs: Any) -> _OneHopConnection:
@@ -145,7 +168,7 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(BEGIN)
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)

@@ -33,6 +33,7 @@ HOP_BY_HOP = frozenset(
 _REPLACED_UP = frozenset({"host", "x-request-id", "traceparent", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 # The gateway's own server adds these (and X-Request-ID) to every answer; a second copy would confuse clients.
 _REPLACED_DOWN = frozenset({"x-request-id", "date", "server"})
+UPSTREAM_KEEPALIVE_SECONDS = 4.0
 # Up to this declared Content-Length a body passes in one piece; above it, or without a length, it streams.
 WHOLE_BODY_BYTES = 64 * 1024
 
@@ -52,7 +53,9 @@ def create_http_client(*, timeout: float, connect_timeout: float, max_connection
     """The one pooled client for every upstream call: keep-alive connections, no redirects followed."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive, keepalive_expiry=30),
+        # Idle connections are given up before the services' uvicorn closes its side (after 5 s): a
+        # request sent on a connection the service is closing fails with ReadError (seen as a 502).
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive, keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS),
         follow_redirects=False,
         # Service addresses are internal: an HTTP_PROXY meant for the outside world must not capture them.
         trust_env=False,

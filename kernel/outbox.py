@@ -24,6 +24,8 @@ class Outbox:
     def __init__(self, tables: MessagingTables, service: str) -> None:
         self.table = tables.outbox
         self.service = service
+        # One statement, values bound per call: its compiled form is cached once, not keyed anew on every event's values.
+        self._insert = self.table.insert()
 
     async def enqueue(
         self,
@@ -54,14 +56,15 @@ class Outbox:
             await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": partition_key})
         session.info[ENQUEUED] = True  # the request session wakes the relay only when this is set
         await session.execute(
-            self.table.insert().values(
-                event_id=envelope["id"],
-                event_type=envelope["type"],
-                topic=registered.topic,
-                partition_key=partition_key,
-                envelope=serialize(envelope).decode(),
-                created_at=datetime.now(UTC),
-            )
+            self._insert,
+            {
+                "event_id": envelope["id"],
+                "event_type": envelope["type"],
+                "topic": registered.topic,
+                "partition_key": partition_key,
+                "envelope": serialize(envelope).decode(),
+                "created_at": datetime.now(UTC),
+            },
         )
         return envelope
 

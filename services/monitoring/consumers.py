@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events.envelope import PARTITION_KEY_EXTENSION
@@ -21,7 +21,7 @@ from kernel.consumer import Handler
 from services.monitoring.ledgers.handlers import READ_MODELS as LEDGER_READ_MODELS
 from services.monitoring.models import ArchivedEvent, EnterpriseView, PolicyCoverView
 from services.monitoring.oversight.handlers import READ_MODELS as OVERSIGHT_READ_MODELS
-from services.monitoring.rows import add_row, get_row, keyed
+from services.monitoring.rows import add_row, before_commit, get_row, keyed, transaction_state
 
 
 # Any constant: the key of the PostgreSQL advisory lock that orders archive inserts across replicas.
@@ -45,10 +45,11 @@ async def archive_event(session: AsyncSession, envelope: dict[str, Any]) -> None
         # order equal commit order, so a feed reader never passes a number still to be committed.
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_LOCK_KEY})
         session.info["archive_locked"] = True
+        transaction_state(session, "archive_locked")  # the lock ends with the transaction, and so does this note
     rows = session.info.get("archive_rows")
     if rows is None:
         rows = session.info["archive_rows"] = []
-        event.listen(session.sync_session, "before_commit", _insert_archived, once=True)
+        before_commit(session, _insert_archived, "archive_rows")
     rows.append(
         {
             "event_id": envelope["id"],
@@ -68,7 +69,7 @@ async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, An
     event_time = datetime.fromisoformat(envelope["time"])
     view = await get_row(session, EnterpriseView, payload.credit_code)
     if view is None:
-        view = add_row(session, EnterpriseView(credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time), payload.credit_code)
+        view = add_row(session, EnterpriseView, payload.credit_code, credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time)
     elif view.last_event_time.replace(tzinfo=event_time.tzinfo) > event_time:
         return
     view.name = payload.name
@@ -86,7 +87,7 @@ async def on_policy_issued(session: AsyncSession, envelope: dict[str, Any]) -> N
     payload = PolicyIssued.model_validate({k: v for k, v in envelope["data"].items() if k != "previous_policy_no"})
     cover = await get_row(session, PolicyCoverView, payload.policy_no)
     if cover is None:
-        cover = add_row(session, PolicyCoverView(policy_no=payload.policy_no), payload.policy_no)
+        cover = add_row(session, PolicyCoverView, payload.policy_no, policy_no=payload.policy_no)
     cover.credit_code = payload.credit_code
     cover.insurer = payload.insurer
     cover.industry = payload.industry.value

@@ -189,14 +189,21 @@ class Platform:
                 return name, proc.returncode
         return None
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 10.0) -> None:
+        """Ctrl-C to every process at once; whatever has not exited when the shared grace period ends is killed.
+
+        One deadline for all (not one per process), so stopping never takes much longer than the grace period.
+        """
         for _, proc in reversed(self.processes):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-        for _, proc in reversed(self.processes):
+        deadline = time.monotonic() + grace_seconds
+        for name, proc in reversed(self.processes):
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                print(f"{name} did not stop within {grace_seconds:.0f} s of Ctrl-C: killed (its log: {self.logs / (name + '.log')})", file=sys.stderr)
                 proc.kill()
+                proc.wait()
         self.processes.clear()
         self.broker.stop()

@@ -29,13 +29,27 @@ BEGIN = "BEGIN IMMEDIATE"
 PREFETCH_ROWS = 1000
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+def _is_write(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() in _WRITES
+
+
 class _OneHopCursor:
-    """An aiosqlite cursor that costs one thread hop per statement instead of three or four.
+    """An aiosqlite cursor that costs at most one thread hop per statement instead of three or four.
 
     aiosqlite runs every call on the connection's own thread, and each call is a round trip of
     about 0.1 ms of CPU (queue, thread wake-up, loop wake-up). SQLAlchemy asks for a cursor, executes,
     fetches and closes: one hop each. Here the cursor is created, executed, its first rows fetched
     and (when exhausted) closed in one hop; what SQLAlchemy reads afterwards is already here.
+
+    A write inside a transaction that already holds the write lock (``BEGIN IMMEDIATE``, WAL) makes
+    no hop at all: it cannot wait for a lock, and it is as short as the rows it names. Each hop made
+    while holding the only connection waits for a turn of the event loop, which under load is
+    shared with every request arriving; fewer hops are what keep the lock short. What may wait or
+    run long stays on the thread: the BEGIN (with the first statement), reads, COMMIT (it may
+    checkpoint the WAL), ROLLBACK.
     """
 
     def __init__(self, connection: _OneHopConnection) -> None:
@@ -58,6 +72,7 @@ class _OneHopCursor:
         if self._connection.begin_pending:
             self._connection.begin_pending = False
             self._connection._conn.execute(BEGIN)
+            self._connection.writing = True
         cursor = self._cursor = self._cursor or self._connection._conn.cursor()
         call(cursor)
         self.description = cursor.description
@@ -75,12 +90,17 @@ class _OneHopCursor:
             self._rows, self.description, self.rowcount = [], None, -1
             return self
         params = [] if parameters is None else parameters
-        self._rows = await self._connection._execute(self._run, lambda c: c.execute(sql, params))
+        self._rows = await self._call(sql, lambda c: c.execute(sql, params))
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> _OneHopCursor:
-        self._rows = await self._connection._execute(self._run, lambda c: c.executemany(sql, parameters))
+        self._rows = await self._call(sql, lambda c: c.executemany(sql, parameters))
         return self
+
+    async def _call(self, sql: str, call: Callable[[sqlite3.Cursor], Any]) -> list[Any]:
+        if self._connection.writing and _is_write(sql):
+            return self._run(call)
+        return await self._connection._execute(self._run, call)
 
     def _more(self, size: int | None) -> list[Any]:
         cursor = self._cursor
@@ -118,7 +138,8 @@ class _OneHopCursor:
 class _OneHopConnection(aiosqlite.Connection):
     """aiosqlite's connection (its own thread, so a waiting lock never blocks the event loop), with cursors that hop once."""
 
-    begin_pending = False
+    begin_pending = False  # BEGIN IMMEDIATE asked for, to be sent with the next statement
+    writing = False  # BEGIN IMMEDIATE done: this connection holds the write lock until COMMIT or ROLLBACK
 
     def cursor(self) -> _OneHopCursor:  # type: ignore[override]  # awaited through __aenter__ by SQLAlchemy
         return _OneHopCursor(self)
@@ -127,16 +148,20 @@ class _OneHopConnection(aiosqlite.Connection):
         if self.begin_pending:  # a transaction without a statement: nothing was begun, nothing to end
             self.begin_pending = False
             return
+        self.writing = False
         await super().commit()
 
     async def rollback(self) -> None:
         if self.begin_pending:
             self.begin_pending = False
             return
+        self.writing = False
         await super().rollback()
 
 
 def _open_sqlite(database: str, **kwargs: Any) -> _OneHopConnection:
+    # Writes in a transaction run on the loop's thread, everything else on the connection's own.
+    kwargs["check_same_thread"] = False
     connection = _OneHopConnection(lambda: sqlite3.connect(database, **kwargs), iter_chunk_size=64)
     connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite: never keep the process alive
     return connection

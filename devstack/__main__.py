@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import os
 import signal
@@ -39,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     def shutdown(*_):
         raise KeyboardInterrupt
 
+    # Installed explicitly: Python leaves SIGINT ignored when it starts with it ignored (a launcher
+    # started in the background of a script, or under a test runner started that way), and Ctrl-C
+    # must stop the platform however it was started.
+    signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
+    # `kill -USR1 <pid>` prints where every thread of the launcher is: for a launcher that seems stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         print(f"starting the broker (Tansu) on {layout.host}:{layout.broker_port}, migrating {layout.var_dir}/, starting 5 processes …", flush=True)
         platform.start()

@@ -86,6 +86,12 @@ def test_one_command_runs_the_whole_platform_and_ctrl_c_stops_it(tmp_path):
             assert len(items) >= 6
     finally:
         launcher.send_signal(signal.SIGINT)
-        launcher.wait(timeout=30)
+        try:
+            launcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            launcher.send_signal(signal.SIGUSR1)  # the launcher prints its threads' stacks
+            time.sleep(1)
+            launcher.kill()
+            pytest.fail(f"the launcher did not stop within 30 s of Ctrl-C; its output:\n{launcher.stdout.read()[-6000:]}")
     time.sleep(0.5)
     assert not any(_listening(port) for port in [*range(base, base + 5), broker_port]), "a process outlived Ctrl-C"

@@ -202,7 +202,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 # The database is away (restarting, failing over, out of connections): the request did nothing
 # and may be retried, which a 503 with Retry-After says better than a 500.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, ConnectionError)
+# A pool that had no connection to give within its timeout (sa_exc.TimeoutError) is busy, not broken.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError, ConnectionError)
 # SQLSTATEs of a server that is away rather than of a bad statement: class 08 (connection exception),
 # class 53 (insufficient resources: too many connections) and 57P01–57P05 (shutting down, restarting,
 # cannot connect now). asyncpg's errors reach us as a plain DBAPIError carrying only the SQLSTATE.

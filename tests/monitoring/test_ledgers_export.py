@@ -86,3 +86,25 @@ async def test_a_100k_row_hazard_export_streams_in_constant_memory(sqlite_databa
                 assert lines == ROWS + 2  # the mark's note, the headers, every row
             assert size > PEAK_BOUND_MB * 2**20 / 4
             assert peak < PEAK_BOUND_MB * 2**20, f"{fmt} export peaked at {peak / 2**20:.1f} MB"
+
+
+async def test_a_bureau_reading_a_large_export_slowly_holds_up_no_other_request(sqlite_databases, token_mint):
+    """Each batch is read in a transaction that ends before it is sent: a stalled download holds no connection or lock."""
+    from pathlib import Path
+
+    from bench.export import seed as seed_many
+    from contracts.enums import Role
+    from devstack.broker import free_port
+
+    url = await sqlite_databases.create("monitoring")
+    seed_many(Path(url.split(":///", 1)[1]), 100_000)  # ~10 MB of CSV: far more than the sockets buffer
+    admin = token_mint.headers(Role.EMERGENCY_ADMIN, "EMB")
+    async with running_service("monitoring", url, f"127.0.0.1:{free_port()}", token_mint, run_consumers=False, run_relay=False,
+                               run_push_delivery=False) as hub, httpx.AsyncClient(base_url=hub.url, timeout=60) as client:
+        async with client.stream("GET", "/ledgers/hazards.csv", headers=admin) as export:
+            assert export.status_code == 200
+            chunks = export.aiter_bytes()
+            await chunks.__anext__()  # the first chunk, then the client stalls mid-download
+            other = await client.get("/enterprises", headers=admin)
+            assert other.status_code == 200, other.text
+            assert other.json()["items"][0]["credit_code"]

@@ -279,11 +279,13 @@ async def batches(session: AsyncSession, ledger: Ledger, f: Filters) -> AsyncIte
     after = None
     while True:
         rows = await ledger.fetch(session, f, after, BATCH)
+        # End the read before the batch goes out: a client reading slowly holds no connection, no lock
+        # (SQLite) and no snapshot while the rest of the service goes on.
+        session.expunge_all()
+        await session.commit()
         if not rows:
             return
         yield [r for _, r in rows]
         if len(rows) < BATCH:
             return
         after = rows[-1][0]
-        session.expunge_all()
-        await session.commit()  # end the read between batches: a long export holds no lock (SQLite) or snapshot

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,46 +16,12 @@ from gateway.revocations import RevokedClients
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from kernel.app import _base_app
-from kernel.auth import Principal, TokenVerifier
 from kernel.database import create_engine, create_sessionmaker
 
 TITLE = "安责险 platform gateway 网关"
 DESCRIPTION = "OAuth2 client-credentials tokens, routing to the policy, claims, prevention and monitoring services, rate limits."
 # FastAPI's own documentation routes and the kernel's broker-checking readiness probe give way to the gateway's.
 _REPLACED_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/readyz"}
-
-
-class RememberingTokenVerifier(TokenVerifier):
-    """Verifies each distinct token once, then knows its principal until the token's ``exp``.
-
-    Every request through the gateway carries a token, and a client sends the same one for its
-    whole lifetime; checking it (Ed25519, and PyJWT re-reading the PEM key and checking each
-    character of the token) was the largest single cost of a request here. A remembered token
-    is answered only before its ``exp``; from then on it is verified again, and refused as the
-    verifier refuses it. Revocation is not remembered: the caller checks it on every request.
-    """
-
-    MAX_REMEMBERED = 10_000
-
-    def __init__(self, verifier: TokenVerifier) -> None:
-        super().__init__(verifier.public_key_file, verifier.issuer, verifier.audience)
-        self._remembered: dict[str, tuple[Principal, float]] = {}
-
-    def verify(self, token: str) -> Principal:
-        known = self._remembered.get(token)
-        if known is not None and time.time() < known[1]:
-            return known[0]
-        principal = super().verify(token)  # raises for a bad, expired or ill-formed token: nothing remembered
-        if len(self._remembered) >= self.MAX_REMEMBERED:
-            self._remembered.clear()
-        self._remembered[token] = (principal, _expiry(token))
-        return principal
-
-
-def _expiry(token: str) -> float:
-    """``exp`` of a token that has just been verified (so it is well formed and has one)."""
-    payload = token.split(".")[1]
-    return float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
 
 
 def _drop_routes(app: FastAPI, paths: set[str]) -> None:
@@ -110,7 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = _base_app("gateway", settings, TITLE, DESCRIPTION, lifespan)
-    app.state.token_verifier = RememberingTokenVerifier(app.state.token_verifier)
     _drop_routes(app, _REPLACED_ROUTES)
     app.state.service_urls = settings.service_urls()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)

@@ -13,6 +13,7 @@ Usage in a router (authorization visible in the signature)::
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -44,11 +45,22 @@ class Principal:
 
 
 class TokenVerifier:
+    """Verifies access tokens, and remembers each verified one until its ``exp``.
+
+    A client sends the same token for its whole lifetime, and checking it (Ed25519 and PyJWT's
+    parsing) was the largest single cost of a request. A remembered token is answered only before
+    its ``exp``; from then on it is verified again and refused as an expired one. A token that
+    fails is never remembered. Revocation is the gateway's business, checked on every request there.
+    """
+
+    MAX_REMEMBERED = 10_000
+
     def __init__(self, public_key_file: Path, issuer: str, audience: str) -> None:
         self.public_key_file = public_key_file
         self.issuer = issuer
         self.audience = audience
         self._key = None
+        self._remembered: dict[str, tuple[Principal, float]] = {}
 
     def _public_key(self):
         if self._key is None:
@@ -56,6 +68,16 @@ class TokenVerifier:
         return self._key
 
     def verify(self, token: str) -> Principal:
+        known = self._remembered.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = self._verify(token)  # raises for a bad, expired or ill-formed token: nothing remembered
+        if len(self._remembered) >= self.MAX_REMEMBERED:
+            self._remembered.clear()
+        self._remembered[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -77,7 +99,7 @@ class TokenVerifier:
             # A signed token is still input: claims of the wrong type are refused, never a 500.
             if not isinstance(industries, list) or not isinstance(scope, str) or not isinstance(tenant, str) or not tenant:
                 raise ValueError("claim of the wrong type")
-            return Principal(
+            principal = Principal(
                 client_id=claims["sub"],
                 role=Role(claims["role"]),
                 tenant=tenant,
@@ -85,6 +107,7 @@ class TokenVerifier:
                 industries=frozenset(Industry(i) for i in industries),
                 token_id=claims["jti"],
             )
+            return principal, float(claims["exp"])
         except (KeyError, ValueError, TypeError):
             raise Unauthorized("auth.token_claims", "访问令牌缺少必需的声明", "The access token lacks required claims", field="Authorization")
 

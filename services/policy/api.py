@@ -40,24 +40,10 @@ from services.policy.schemas import (
     VerificationOut,
 )
 
-# Besides 401/403/422: a body that cannot be parsed at all (400), an unknown id in the path or the
-# body (404), a state or Idempotency-Key conflict (409). Documented so clients and fuzzers expect them.
-SERVICE_PROBLEMS = {
-    **PROBLEM_RESPONSES,
-    **{
-        code: {"description": description, "content": PROBLEM_RESPONSES[422]["content"]}
-        for code, description in {
-            400: "The body cannot be parsed (请求体无法解析)",
-            404: "Not found (不存在)",
-            409: "Conflicts with the current state or an earlier request with the same Idempotency-Key (状态或幂等键冲突)",
-        }.items()
-    },
-}
-
-enterprises = APIRouter(tags=["enterprises"], responses=SERVICE_PROBLEMS)
-quotes = APIRouter(tags=["quotes"], responses=SERVICE_PROBLEMS)
-policies = APIRouter(tags=["policies"], responses=SERVICE_PROBLEMS)
-verification = APIRouter(tags=["verification"], responses=SERVICE_PROBLEMS)
+enterprises = APIRouter(tags=["enterprises"], responses=PROBLEM_RESPONSES)
+quotes = APIRouter(tags=["quotes"], responses=PROBLEM_RESPONSES)
+policies = APIRouter(tags=["policies"], responses=PROBLEM_RESPONSES)
+verification = APIRouter(tags=["verification"], responses=PROBLEM_RESPONSES)
 routers = [enterprises, quotes, policies, verification]
 
 Limit = Annotated[int, Query(ge=1, le=500)]

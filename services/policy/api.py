@@ -9,9 +9,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.database import SessionDep
 from kernel.errors import PROBLEM_RESPONSES
@@ -51,19 +48,6 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 CREATED = status.HTTP_201_CREATED
 
 
-async def _created(request: Request, session: AsyncSession, client_id: str, key: str | None, produce) -> JSONResponse:
-    """201 with what ``produce`` made: through kernel.idempotency when the client sent an Idempotency-Key.
-
-    Without a key the answer is the model dumped once by pydantic-core, the same JSON that
-    ``idempotent`` gives; it would also walk the dumped dict again with ``jsonable_encoder``, which
-    for a policy with its insured people cost more CPU than the rest of the request.
-    """
-    if key is None:
-        answer: BaseModel = await produce()
-        return JSONResponse(status_code=CREATED, content=answer.model_dump(mode="json", by_alias=True))
-    return await idempotent(request, session, client_id, key, produce, CREATED)
-
-
 @enterprises.post("/enterprises", status_code=CREATED, response_model=EnterpriseOut, summary="Register an enterprise 登记投保单位")
 async def register_enterprise(body: EnterpriseCreate, principal: EnterpriseWriter, session: SessionDep, request: Request, key: IdempotencyKey = None):
     async def produce():
@@ -72,7 +56,7 @@ async def register_enterprise(body: EnterpriseCreate, principal: EnterpriseWrite
         )
         return EnterpriseOut.model_validate(enterprise)
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @enterprises.get("/enterprises", response_model=EnterprisePage, summary="List enterprises 投保单位列表")
@@ -107,7 +91,7 @@ async def create_quote(body: QuoteIn, principal: InsurerWriter, session: Session
         quote = await service.create_quote(session, principal, body, service.now_of(request), request.app.state.settings.quote_valid_days)
         return QuoteOut.model_validate(quote)
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @quotes.get("/quotes/{quote_id}", response_model=QuoteOut, summary="One quote 报价详情")
@@ -121,7 +105,7 @@ async def issue_policy(body: PolicyIn, principal: InsurerWriter, session: Sessio
         policy = await service.issue_policy(session, service.outbox_of(request), principal, body.quote_id, service.now_of(request))
         return PolicyOut.model_validate(policy)
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @policies.get("/policies", response_model=PolicyPage, summary="Policies 保单列表 (an insurer sees its own)")
@@ -146,7 +130,7 @@ async def endorse(policy_no: str, body: EndorsementIn, principal: InsurerWriter,
     async def produce():
         return EndorsementOut.model_validate(await service.endorse(session, service.outbox_of(request), principal, policy_no, body, service.now_of(request)))
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @policies.post(
@@ -158,7 +142,7 @@ async def record_premium(policy_no: str, body: PremiumReceiptIn, principal: Insu
             await service.record_premium(session, service.outbox_of(request), principal, policy_no, body, service.now_of(request))
         )
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @policies.post("/policies/{policy_no}/cancellation", status_code=CREATED, response_model=CancellationOut, summary="Cancel with pro-rata refund 退保")
@@ -166,7 +150,7 @@ async def cancel(policy_no: str, body: CancellationIn, principal: InsurerWriter,
     async def produce():
         return CancellationOut.model_validate(await service.cancel(session, service.outbox_of(request), principal, policy_no, body, service.now_of(request)))
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @policies.post("/policies/{policy_no}/renewal", status_code=CREATED, response_model=PolicyOut, summary="Renew, re-rated on experience 续保")
@@ -174,7 +158,7 @@ async def renew(policy_no: str, body: RenewalIn, principal: InsurerWriter, sessi
     async def produce():
         return PolicyOut.model_validate(await service.renew(session, service.outbox_of(request), principal, policy_no, body, service.now_of(request)))
 
-    return await _created(request, session, principal.client_id, key, produce)
+    return await idempotent(request, session, principal.client_id, key, produce, CREATED)
 
 
 @verification.get("/verification/{credit_code}", response_model=VerificationOut, summary="Is the enterprise insured today? 投保核验")

@@ -43,15 +43,7 @@ async def archive_event(session: AsyncSession, envelope: dict[str, Any]) -> None
     if session.bind.dialect.name == "postgresql" and not session.info.get("archive_locked"):
         # Replicas consume partitions side by side; holding this lock until commit makes sequence
         # order equal commit order, so a feed reader never passes a number still to be committed.
-        # Same round trip: plan each statement for its own keys on this connection from now on. asyncpg
-        # prepares every statement, and after five runs PostgreSQL may keep a generic plan made while
-        # the tables were nearly empty (a sequential scan); until the next ANALYZE (never, with
-        # autovacuum off) each run's inbox and row look-ups then scan their tables: a rebuild fell
-        # from ~7,000 to ~900 events/s after 30,000 events. Custom plans cost the planner little here.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key), set_config('plan_cache_mode', 'force_custom_plan', false)"),
-            {"key": ARCHIVE_LOCK_KEY},
-        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_LOCK_KEY})
         session.info["archive_locked"] = True
         transaction_state(session, "archive_locked")  # the lock ends with the transaction, and so does this note
     rows = session.info.get("archive_rows")

@@ -169,7 +169,9 @@ def _open_sqlite(database: str, **kwargs: Any) -> _OneHopConnection:
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     if is_sqlite(url):
-        # One writer at a time is SQLite's nature; WAL lets readers proceed and busy_timeout queues writers.
+        # One writer at a time is SQLite's nature: one pooled connection per file, so requests queue in
+        # order for it instead of sleeping in SQLite's busy handler (WAL; busy_timeout for other processes).
+        # Nothing may hold a session across a slow wait (a client reading an export, a network call).
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, **kwargs)
 
         @event.listens_for(engine.sync_engine, "do_connect")

@@ -69,7 +69,7 @@ async def on_enterprise_registered(session: AsyncSession, envelope: dict[str, An
     event_time = datetime.fromisoformat(envelope["time"])
     view = await get_row(session, EnterpriseView, payload.credit_code)
     if view is None:
-        view = add_row(session, EnterpriseView, payload.credit_code, credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time)
+        view = add_row(session, EnterpriseView, credit_code=payload.credit_code, updates_applied=0, last_event_time=event_time)
     elif view.last_event_time.replace(tzinfo=event_time.tzinfo) > event_time:
         return
     view.name = payload.name
@@ -87,7 +87,7 @@ async def on_policy_issued(session: AsyncSession, envelope: dict[str, Any]) -> N
     payload = PolicyIssued.model_validate({k: v for k, v in envelope["data"].items() if k != "previous_policy_no"})
     cover = await get_row(session, PolicyCoverView, payload.policy_no)
     if cover is None:
-        cover = add_row(session, PolicyCoverView, payload.policy_no, policy_no=payload.policy_no)
+        cover = add_row(session, PolicyCoverView, policy_no=payload.policy_no)
     cover.credit_code = payload.credit_code
     cover.insurer = payload.insurer
     cover.industry = payload.industry.value

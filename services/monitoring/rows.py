@@ -207,18 +207,17 @@ async def get_row(session: AsyncSession, model: type, key: Hashable) -> Row | No
     return run_rows.rows[key]
 
 
-def add_row(session: AsyncSession, model: type, key: Hashable, **values: Any) -> Row:
-    """A new ``model`` row with primary key ``key``, remembered for the rest of the transaction and inserted at its commit."""
+def add_row(session: AsyncSession, model: type, **values: Any) -> Row:
+    """A new ``model`` row (its key taken from its values), remembered for the rest of the transaction and inserted at its commit."""
     run_rows, _ = _run_rows(session, model)
-    if run_rows.rows.get(key) is not None:
-        raise ValueError(f"{model.__name__} {key!r} exists already")
     spec = run_rows.spec
     unknown = set(values) - set(spec.columns)
     if unknown:
         raise TypeError(f"{model.__name__} has no columns {sorted(unknown)}")
     row = spec.row_type(spec.defaults | values)
-    if spec.key_of(row.values()) != key:
-        raise ValueError(f"{model.__name__} row added under {key!r} holds another key")
+    key = spec.key_of(row.values())
+    if run_rows.rows.get(key) is not None:
+        raise ValueError(f"{model.__name__} {key!r} exists already")
     run_rows.rows[key] = row
     run_rows.created.append(key)
     return row

@@ -142,7 +142,7 @@ async def seed(client: httpx.AsyncClient, stack: Stack, databases: dict[str, str
     The claims and prevention services learn of policies from events; with no broker here, the
     policy events are applied to their databases by their own handlers.
     """
-    insurer, org = TENANTS[Role.INSURER][0], TENANTS[Role.SERVICE_ORG][0]
+    insurer = TENANTS[Role.INSURER][0]
     as_insurer, as_org = stack.headers[Role.INSURER], stack.headers[Role.SERVICE_ORG]
     today = datetime.now(UTC).date()
 
@@ -176,7 +176,6 @@ async def seed(client: httpx.AsyncClient, stack: Stack, databases: dict[str, str
                                                json={"year": today.year, "category": "HAZARD_INSPECTION", "amount": "100.00"}))
     stack.existing["prevention"] = {"code": institution["institution_code"], "hazard_id": hazard["hazard_id"],
                                     "entry_id": expense["entry_id"], "year": str(today.year)}
-    assert org  # the service org registered the institution above under its own tenant
 
     subscription = await _created(await client.post("/api/v1/monitoring/subscriptions", headers=stack.headers[Role.MUNICIPAL_PLATFORM],
                                                     json={"endpoint_url": f"http://127.0.0.1:{free_port()}/hook"}))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import tracemalloc
 from datetime import date
+from pathlib import Path
 
 import httpx
 
+from bench.export import seed as seed_many
+from contracts.enums import Role
+from devstack.broker import free_port
 from kernel.database import create_engine
 from services.monitoring.ledgers.models import LedgerHazard
 from services.monitoring.models import EnterpriseView
@@ -90,12 +94,6 @@ async def test_a_100k_row_hazard_export_streams_in_constant_memory(sqlite_databa
 
 async def test_a_bureau_reading_a_large_export_slowly_holds_up_no_other_request(sqlite_databases, token_mint):
     """Each batch is read in a transaction that ends before it is sent: a stalled download holds no connection or lock."""
-    from pathlib import Path
-
-    from bench.export import seed as seed_many
-    from contracts.enums import Role
-    from devstack.broker import free_port
-
     url = await sqlite_databases.create("monitoring")
     seed_many(Path(url.split(":///", 1)[1]), 100_000)  # ~10 MB of CSV: far more than the sockets buffer
     admin = token_mint.headers(Role.EMERGENCY_ADMIN, "EMB")

@@ -27,7 +27,7 @@ async def on_hazard_found(session: AsyncSession, envelope: dict[str, Any]) -> No
     row = await get_row(session, LedgerHazard, p.hazard_id)
     if row is None:
         row = add_row(
-            session, LedgerHazard, p.hazard_id,
+            session, LedgerHazard,
             hazard_id=p.hazard_id,
             credit_code=p.credit_code,
             status=HazardStatus.OPEN.value,
@@ -43,7 +43,7 @@ async def on_hazard_status_changed(session: AsyncSession, envelope: dict[str, An
     changed_at = _aware(p.changed_at)
     row = await get_row(session, LedgerHazard, p.hazard_id)
     if row is None:
-        row = add_row(session, LedgerHazard, p.hazard_id, hazard_id=p.hazard_id, credit_code=p.credit_code, insurer=p.insurer)
+        row = add_row(session, LedgerHazard, hazard_id=p.hazard_id, credit_code=p.credit_code, insurer=p.insurer)
         row.level = "MAJOR" if p.major else None
     elif row.status_changed_at is not None and _aware(row.status_changed_at) > changed_at:
         return  # an older change arriving late
@@ -59,7 +59,7 @@ async def on_service_recorded(session: AsyncSession, envelope: dict[str, Any]) -
     p = ServiceRecorded.model_validate(envelope["data"])
     row = await get_row(session, LedgerServiceRecord, p.record_id)
     if row is None:
-        row = add_row(session, LedgerServiceRecord, p.record_id, record_id=p.record_id)
+        row = add_row(session, LedgerServiceRecord, record_id=p.record_id)
     row.credit_code, row.policy_no, row.insurer, row.institution_code = p.credit_code, p.policy_no, p.insurer, p.institution_code
     row.item, row.performed_on, row.staff, row.cost, row.hazards_found = (
         p.item.value, p.performed_on, "、".join(p.staff), p.cost, p.hazards_found

@@ -79,7 +79,7 @@ async def on_policy_written(session: AsyncSession, envelope: dict[str, Any]) -> 
     p = model.model_validate(envelope["data"])
     row = await get_row(session, OversightPolicy, p.policy_no)
     if row is None:
-        row = add_row(session, OversightPolicy, p.policy_no, policy_no=p.policy_no)
+        row = add_row(session, OversightPolicy, policy_no=p.policy_no)
     row.insurer, row.credit_code = p.insurer, p.credit_code
     row.year, row.quarter = p.period_start.year, rules.quarter_of(p.period_start)
     row.premium, row.commission = p.premium, p.commission
@@ -134,13 +134,13 @@ async def on_fund_entry(session: AsyncSession, envelope: dict[str, Any]) -> None
     if await get_row(session, OversightFundEntry, p.entry_id) is not None:
         return  # this entry was counted already
     add_row(
-        session, OversightFundEntry, p.entry_id,
+        session, OversightFundEntry,
         entry_id=p.entry_id, insurer=p.insurer, year=p.year, kind="SPENT" if spent else "ACCRUED", collected_premium=collected_change, amount=p.amount,
     )
     totals = await get_row(session, OversightFundYear, (p.insurer, p.year))
     if totals is None:
         totals = add_row(
-            session, OversightFundYear, (p.insurer, p.year),
+            session, OversightFundYear,
             insurer=p.insurer, year=p.year, collected_premium=Decimal(0), accrued=Decimal(0), spent=Decimal(0),
         )
     totals.collected_premium += collected_change
